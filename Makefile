@@ -1,0 +1,31 @@
+# Two commands matter: `make demo` and `make test`. Both build the virtual environment first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench bench-nightly clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/takedown demo
+
+test: $(STAMP)
+	$(BIN)/ruff check takedown tests bench
+	$(BIN)/ruff format --check takedown tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/pipeline.py
+
+bench-nightly: $(STAMP)
+	$(BIN)/python bench/nightly.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

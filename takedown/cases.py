@@ -1,0 +1,268 @@
+"""What a caseworker does with a case: open it, add links, queue requests, read its status.
+
+Input is validated in full before anything is stored, so a mistake in one link of ten
+stores none of them and the caseworker can correct the command and run it again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from takedown.db import find_by_id_prefix
+from takedown.lifecycle import move
+from takedown.links import LinkError, host_of, normalise_link
+from takedown.models import Alert, Case, Item, RemovalRequest, utcnow
+from takedown.platforms import LANGUAGES, Catalogue, Platform
+from takedown.states import RequestState
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class InputError(ValueError):
+    """A caseworker's input that cannot be used; the message names the field."""
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+def _clean_text(field_name: str, value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise InputError(f"{field_name}: must not be empty")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        raise InputError(f"{field_name}: must not contain line breaks or control characters")
+    return text
+
+
+def open_case(
+    session: Session, victim_name: str, victim_email: str, language: str, minor: bool = False
+) -> Case:
+    name = _clean_text("--victim-name", victim_name)
+    email = _clean_text("--victim-email", victim_email)
+    if not _EMAIL.match(email):
+        raise InputError(f"--victim-email: {email!r} is not an email address")
+    if language not in LANGUAGES:
+        raise InputError(
+            f"--language: {language!r} is not supported; use one of {', '.join(LANGUAGES)}"
+        )
+    case = Case(victim_name=name, victim_email=email, language=language, minor=minor)
+    session.add(case)
+    session.flush()
+    return case
+
+
+def find_case(session: Session, key: str) -> Case:
+    """A case by its id, its reference, or an unambiguous id prefix of 6 or more characters."""
+    case = session.get(Case, key) or session.scalar(
+        select(Case).where(Case.reference == key.upper())
+    )
+    if case is None:
+        case = find_by_id_prefix(session, Case, key)
+    if case is None:
+        raise CaseNotFound(f"no case with the id or reference {key!r}")
+    return case
+
+
+@dataclass
+class AddedLinks:
+    added: list[Item] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+
+    @property
+    def unmatched(self) -> list[Item]:
+        return [item for item in self.added if item.platform_id is None]
+
+
+def add_links(
+    session: Session, case: Case, raw_urls: list[str], catalogue: Catalogue
+) -> AddedLinks:
+    """Validate every link, then store the new ones matched to their platforms.
+
+    A link on no known platform is still stored (nothing the caseworker found is lost) and
+    reported, so it can be handled by hand or once its platform is defined.
+    """
+    urls = []
+    for position, raw in enumerate(raw_urls, start=1):
+        try:
+            urls.append(normalise_link(raw))
+        except LinkError as error:
+            raise InputError(f"URL {position} ({raw!r}): {error}") from None
+    existing = set(session.scalars(select(Item.url).where(Item.case_id == case.id)))
+    next_position = (
+        session.scalar(select(func.max(Item.position)).where(Item.case_id == case.id)) or 0
+    )
+    result = AddedLinks()
+    for url in urls:
+        if url in existing:
+            result.already_there.append(url)
+            continue
+        existing.add(url)
+        next_position += 1
+        platform = catalogue.match(url)
+        item = Item(
+            case=case,
+            position=next_position,
+            url=url,
+            host=host_of(url),
+            platform_id=platform.id if platform else None,
+        )
+        session.add(item)
+        result.added.append(item)
+    session.flush()
+    return result
+
+
+@dataclass
+class Queued:
+    request_ids: list[str] = field(default_factory=list)
+    already_requested: int = 0
+    no_platform: list[str] = field(default_factory=list)
+
+
+def queue_case(session: Session, case: Case, catalogue: Catalogue) -> Queued:
+    """One removal request per link that has none yet (a withdrawn one does not count)."""
+    queued = Queued()
+    for item in case.items:
+        if item.platform_id is None:
+            queued.no_platform.append(item.url)
+            continue
+        if any(r.state != RequestState.WITHDRAWN for r in item.requests):
+            queued.already_requested += 1
+            continue
+        request = new_request(
+            session, item, catalogue.get(item.platform_id), "queued by caseworker"
+        )
+        queued.request_ids.append(request.id)
+    return queued
+
+
+def new_request(session: Session, item: Item, platform: Platform, reason: str) -> RemovalRequest:
+    """A queued removal request for a link, starting at the platform's preferred channel."""
+    request = RemovalRequest(
+        item=item,
+        platform_id=platform.id,
+        channel_index=0,
+        channel=platform.channels[0].type,
+        state=RequestState.PENDING,
+    )
+    session.add(request)
+    session.flush()
+    move(session, request, RequestState.QUEUED, reason)
+    return request
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def case_status(case: Case) -> dict[str, Any]:
+    """The ``takedown status --json`` contract: keys are only ever added, never renamed."""
+    return {
+        "id": case.id,
+        "reference": case.reference,
+        "language": case.language,
+        "minor": case.minor,
+        "notify": case.notify,
+        "created_at": _iso(case.created_at),
+        "items": [
+            {
+                "url": item.url,
+                "platform": item.platform_id,
+                "status": item.status,
+                "last_checked": _iso(item.last_checked_at),
+                "requests": [
+                    {
+                        "id": request.id,
+                        "platform": request.platform_id,
+                        "channel": request.channel,
+                        "state": request.state,
+                        "ticket": request.ticket,
+                        "attempts": request.attempts,
+                        "last_error": request.last_error,
+                        "next_attempt_at": _iso(request.next_attempt_at),
+                        "sent_at": _iso(request.sent_at),
+                        "deadline_at": _iso(request.deadline_at),
+                    }
+                    for request in item.requests
+                ],
+            }
+            for item in case.items
+        ],
+    }
+
+
+def list_cases(session: Session) -> list[dict[str, Any]]:
+    """Every case, newest first, with how many links it has and how many were sent."""
+    links = func.count(func.distinct(Item.id))
+    sent = func.count(func.distinct(RemovalRequest.id)).filter(
+        RemovalRequest.state == RequestState.SENT
+    )
+    rows = session.execute(
+        select(Case, links, sent)
+        .outerjoin(Item, Item.case_id == Case.id)
+        .outerjoin(RemovalRequest, RemovalRequest.item_id == Item.id)
+        .group_by(Case.id)
+        .order_by(Case.created_at.desc())
+    ).all()
+    return [
+        {
+            "id": case.id,
+            "reference": case.reference,
+            "language": case.language,
+            "created_at": _iso(case.created_at),
+            "links": link_count,
+            "sent": sent_count,
+        }
+        for case, link_count, sent_count in rows
+    ]
+
+
+def overdue_requests(session: Session) -> list[dict[str, Any]]:
+    """Every overdue request across cases, the longest overdue first."""
+    rows = session.execute(
+        select(RemovalRequest, Item, Case)
+        .join(Item, RemovalRequest.item_id == Item.id)
+        .join(Case, Item.case_id == Case.id)
+        .where(RemovalRequest.state == RequestState.OVERDUE)
+        .order_by(RemovalRequest.deadline_at)
+    ).all()
+    return [
+        {
+            "id": request.id,
+            "case": case.reference,
+            "platform": request.platform_id,
+            "url": item.url,
+            "ticket": request.ticket,
+            "sent_at": _iso(request.sent_at),
+            "deadline_at": _iso(request.deadline_at),
+        }
+        for request, item, case in rows
+    ]
+
+
+def open_alerts(session: Session) -> list[dict[str, Any]]:
+    """Alerts not yet acknowledged, oldest first. No link in them: `status` shows it."""
+    rows = session.execute(
+        select(Alert, Case)
+        .join(Case, Alert.case_id == Case.id)
+        .where(Alert.acknowledged_at.is_(None))
+        .order_by(Alert.created_at)
+    ).all()
+    return [
+        {"id": alert.id, "case": case.reference, "at": _iso(alert.created_at), "what": alert.what}
+        for alert, case in rows
+    ]
+
+
+def acknowledge_alert(session: Session, alert_id: int) -> None:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise InputError(f"--ack: there is no alert {alert_id}")
+    alert.acknowledged_at = alert.acknowledged_at or utcnow()

@@ -1,0 +1,97 @@
+"""The Celery application: configuration only. Tasks live in ``takedown.tasks``.
+
+Each setting that protects a request from being lost or sent twice says why.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.schedules import crontab
+from celery.signals import worker_process_init
+from kombu import Queue  # type: ignore[attr-defined]
+
+from takedown.config import TASK_TIME_LIMIT_SECONDS, Settings, get_settings
+from takedown.db import forget_inherited_connections
+
+# The three of the design, so a slow platform never holds up a victim's notification, and
+# one for the sweep, so that it never waits behind a backlog of deliveries it should manage.
+QUEUES = ("submissions", "checks", "notifications", "housekeeping")
+
+
+def queue_name(settings: Settings, queue: str) -> str:
+    return f"{settings.queue_prefix}{queue}"
+
+
+def create_app(settings: Settings) -> Celery:
+    app = Celery("takedown", broker=settings.broker_url, include=["takedown.tasks"])
+    nightly_hour, nightly_minute = (int(part) for part in settings.nightly_at.split(":"))
+    submissions = queue_name(settings, "submissions")
+    app.conf.update(
+        # Messages carry request ids only, and JSON cannot smuggle objects in.
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        # Outcomes live in the database; no result backend to keep consistent.
+        task_ignore_result=True,
+        # Acknowledge after the task ran, so a worker that dies mid-task leaves its message
+        # for another worker; the claim then stops a second send.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message at a time per process: a slow platform holds up one request, not ten.
+        worker_prefetch_multiplier=1,
+        # Longer than any task may run, or Redis would hand a running task to a second worker.
+        broker_transport_options={"visibility_timeout": 3600},
+        # Web forms wait at most connect+read timeouts twice (form page, then submit).
+        task_soft_time_limit=TASK_TIME_LIMIT_SECONDS - 60,
+        task_time_limit=TASK_TIME_LIMIT_SECONDS,
+        task_queues=[Queue(queue_name(settings, name)) for name in QUEUES],  # type: ignore[no-untyped-call]
+        task_default_queue=submissions,
+        task_routes={
+            "takedown.tasks.deliver_request": {"queue": submissions},
+            "takedown.tasks.sweep": {"queue": queue_name(settings, "housekeeping")},
+            "takedown.tasks.nightly": {"queue": queue_name(settings, "housekeeping")},
+            "takedown.tasks.check_batch": {"queue": queue_name(settings, "checks")},
+            "takedown.tasks.send_notifications": {"queue": queue_name(settings, "notifications")},
+        },
+        beat_schedule={
+            "sweep": {
+                "task": "takedown.tasks.sweep",
+                "schedule": settings.sweep_seconds,
+                # A sweep that waited a whole interval is stale; the next one does its work.
+                "options": {"expires": settings.sweep_seconds},
+            },
+            "nightly-checks": {
+                "task": "takedown.tasks.nightly",
+                "schedule": crontab(hour=nightly_hour, minute=nightly_minute),
+            },
+        },
+        # Beat reads TAKEDOWN_NIGHTLY_AT in the operator's time zone.
+        timezone=settings.timezone,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def _own_database_connections(**_: object) -> None:
+    # The worker's main process migrated the database before forking its pool.
+    forget_inherited_connections()
+
+
+worker_process_init.connect(_own_database_connections, weak=False)
+
+
+_apps: dict[tuple[str, str], Celery] = {}
+
+
+def app_for(settings: Settings) -> Celery:
+    """The one app of this process for a broker and queue prefix. Publishing goes through
+    it explicitly: Celery's implicit default app would talk to amqp://localhost."""
+    key = (settings.broker_url, settings.queue_prefix)
+    if key not in _apps:
+        _apps[key] = create_app(settings)
+    return _apps[key]
+
+
+# For `celery -A takedown.celery_app:app ...` (compose's beat and health checks).
+app = app_for(get_settings())

@@ -1,0 +1,68 @@
+"""The one interface every delivery channel implements, and the outcome it reports.
+
+Every outcome is classified in the channel that saw it, because only the channel knows
+whether the platform could have received the notice:
+
+- ``delivered``: the platform accepted it (with its ticket, when it gives one);
+- ``transient``: it did not arrive and trying again later may work (retry);
+- ``permanent``: it did not arrive and trying again will not help (a human must act);
+- ``ambiguous``: it may have arrived (a time-out after sending): never sent again silently;
+- ``manual``: a package was prepared for a caseworker to submit by hand.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from takedown.config import Settings
+from takedown.platforms import Platform
+from takedown.render import Notice
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    AMBIGUOUS = "ambiguous"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    error: str | None = None
+    ticket: str | None = None
+    http_status: int | None = None
+    smtp_reply: str | None = None
+    excerpt: str | None = None
+    # Seconds the platform asked us to wait (Retry-After), if it did.
+    retry_after: float | None = None
+    package: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a channel needs to send one request; no database access from here on."""
+
+    request_id: str
+    platform: Platform
+    # One of the platform's channels, or for a follow-up the escalation target's email.
+    channel_config: Any
+    notice: Notice
+    context: dict[str, Any]
+    # Strings that must never appear in a stored excerpt or a log line (the link, ...).
+    sensitive: tuple[str, ...] = field(default=())
+
+
+class Channel(abc.ABC):
+    kind: ClassVar[str]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @abc.abstractmethod
+    def deliver(self, job: Job) -> Result:
+        """Send the job's notice; report what happened, never raise for a platform's answer."""

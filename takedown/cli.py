@@ -1,0 +1,409 @@
+"""The caseworker's commands. Each is thin: parse, call a plain function, show the result.
+
+Command names, flags and JSON keys are a contract (see README): add, never rename.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError as DatabaseUnavailable
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from takedown import cases, lifecycle
+from takedown.config import Settings, get_settings
+from takedown.db import migrate, session_scope
+from takedown.platforms import Catalogue, PlatformFileError, catalogue_for
+from takedown.states import TransitionError
+from takedown.views import cases_view, overdue_view, status_view
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console()
+BROKER_DOWN = (
+    "[yellow]The broker cannot be reached now. The requests are saved and the sweeper "
+    "will send them once a worker and the broker are running.[/]"
+)
+USER_ERRORS = (
+    cases.InputError,
+    cases.CaseNotFound,
+    lifecycle.RequestNotFound,
+    TransitionError,
+    PlatformFileError,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        if not first["loc"]:  # a rule across settings names its variables itself
+            raise click.ClickException(str(first["msg"]).removeprefix("Value error, ")) from None
+        name = "TAKEDOWN_" + "_".join(str(part) for part in first["loc"]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise click.ClickException(f"{name}: {message}") from None
+
+
+def user_errors(command: F) -> F:
+    """Turn a caseworker's mistake into one clear line instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as error:
+            raise click.ClickException(str(error)) from None
+        except StaleDataError:
+            raise click.ClickException(
+                "the request changed while you were acting on it (a worker or another "
+                "caseworker got there first); look again with takedown status"
+            ) from None
+        except IntegrityError:
+            raise click.ClickException(
+                "someone else changed this case at the same moment; look again with takedown status"
+            ) from None
+        except DatabaseUnavailable as error:
+            raise click.ClickException(
+                f"the database cannot be used (TAKEDOWN_DATABASE_URL): {error.orig}"
+            ) from None
+        except SQLAlchemyError as error:
+            # Parameters are hidden by the engine, so this names no victim and no link.
+            raise click.ClickException(f"the database refused the change: {error}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    """A session on the configured database, migrated to the newest schema."""
+    _settings()
+    migrate()
+    with session_scope() as session:
+        yield session
+
+
+def _catalogue() -> Catalogue:
+    return catalogue_for(_settings().platforms_dir)
+
+
+def _rehearsed_catalogue(settings: Settings) -> Catalogue:
+    from takedown.delivery import rehearse
+
+    catalogue = Catalogue.load(settings.platforms_dir)
+    if not catalogue.platforms:
+        raise click.ClickException(f"{settings.platforms_dir}: no platform files (*.yaml)")
+    for platform in catalogue.platforms.values():
+        rehearse(platform, settings)
+    return catalogue
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(help="Get non-consensual intimate images taken down: cases, requests, workers.")
+def main() -> None:
+    pass
+
+
+@main.group(help="Open cases and add the links to the material.")
+def case() -> None:
+    pass
+
+
+@case.command("new", help="Open a case for a victim.")
+@click.option("--victim-email", required=True, help="Where the victim gets progress notices.")
+@click.option(
+    "--victim-name", required=True, help="Kept for the caseworker; never sent to a platform."
+)
+@click.option("--language", required=True, help="The victim's language: en, fi, sv or de.")
+@click.option(
+    "--minor", is_flag=True, help="The person depicted is a minor: nothing is downloaded."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print {id, reference} as JSON.")
+@user_errors
+def case_new(
+    victim_email: str, victim_name: str, language: str, minor: bool, as_json: bool
+) -> None:
+    with _database() as session:
+        opened = cases.open_case(session, victim_name, victim_email, language, minor)
+        data = {"id": opened.id, "reference": opened.reference}
+    if as_json:
+        _json(data)
+    else:
+        console.print(f"Opened case [bold cyan]{data['reference']}[/] (id {data['id']}).")
+        console.print(f"Next: takedown case add-urls {data['id']} URL [URL ...]")
+
+
+@case.command("add-urls", help="Add links to a case; each is validated and matched to a platform.")
+@click.argument("case_id")
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def case_add_urls(case_id: str, urls: tuple[str, ...], as_json: bool) -> None:
+    catalogue = _catalogue()
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        added = cases.add_links(session, found, list(urls), catalogue)
+        data: dict[str, list[Any]] = {
+            "added": [{"url": i.url, "platform": i.platform_id} for i in added.added],
+            "already_in_case": added.already_there,
+            "no_known_platform": [i.url for i in added.unmatched],
+        }
+    if as_json:
+        _json(data)
+        return
+    for entry in data["added"]:
+        where = entry["platform"] or "[yellow]no known platform[/]"
+        console.print(f"added  {entry['url']}  → {where}", highlight=False)
+    for url in data["already_in_case"]:
+        console.print(f"[dim]already in the case: {url}[/]", highlight=False)
+    if data["no_known_platform"]:
+        console.print(
+            f"[yellow]{len(data['no_known_platform'])} link(s) match no platform file; they are "
+            "kept in the case, but no request can be sent for them until one is added.[/]"
+        )
+
+
+@case.command("update", help="Change a case: whether the victim gets progress emails.")
+@click.argument("case_id")
+@click.option(
+    "--notify/--no-notify", default=None, help="Send the victim progress emails, or stop."
+)
+@user_errors
+def case_update(case_id: str, notify: bool | None) -> None:
+    if notify is None:
+        raise click.UsageError("nothing to change: give --notify or --no-notify")
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        found.notify = notify
+        reference = found.reference
+    state = "will get" if notify else "will no longer get"
+    console.print(f"The victim of case {reference} {state} progress emails.")
+
+
+@case.command("list", help="Every case, newest first.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def case_list(as_json: bool) -> None:
+    with _database() as session:
+        rows = cases.list_cases(session)
+    if as_json:
+        _json(rows)
+    else:
+        console.print(cases_view(rows))
+
+
+@main.command("queue", help="Queue one removal request per link of a case for delivery.")
+@click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def queue(case_id: str, as_json: bool) -> None:
+    from takedown.tasks import publish_now
+
+    problem = _settings().notifier_problem()
+    if problem:
+        raise click.ClickException(problem)
+    catalogue = _catalogue()
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        queued = cases.queue_case(session, found, catalogue)
+    published = publish_now(queued.request_ids)
+    data = {
+        "queued": queued.request_ids,
+        "already_requested": queued.already_requested,
+        "no_known_platform": queued.no_platform,
+        "broker_reached": published,
+    }
+    if as_json:
+        _json(data)
+        return
+    console.print(f"Queued {len(queued.request_ids)} removal request(s).")
+    if queued.already_requested:
+        console.print(f"[dim]{queued.already_requested} link(s) already have a request.[/]")
+    for url in queued.no_platform:
+        console.print(f"[yellow]not queued (no known platform): {url}[/]", highlight=False)
+    if queued.request_ids and not published:
+        console.print(BROKER_DOWN)
+
+
+@main.command("status", help="A case, its links and their requests.")
+@click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def status(case_id: str, as_json: bool) -> None:
+    with _database() as session:
+        data = cases.case_status(cases.find_case(session, case_id))
+    if as_json:
+        _json(data)
+    else:
+        console.print(status_view(data))
+
+
+@main.command("mark-sent", help="Record a request a caseworker submitted (or confirmed) by hand.")
+@click.argument("request_id")
+@click.option("--ticket", help="The platform's reference number for the report.")
+@user_errors
+def mark_sent(request_id: str, ticket: str | None) -> None:
+    catalogue = _catalogue()
+    with _database() as session:
+        request = lifecycle.find_request(session, request_id)
+        platform = catalogue.platforms.get(request.platform_id)
+        deadline_hours = platform.deadline_hours if platform else None
+        lifecycle.mark_sent_by_caseworker(session, request, ticket, deadline_hours)
+        rid = request.id
+    console.print(f"Request {rid} recorded as sent" + (f", ticket {ticket}." if ticket else "."))
+
+
+@main.command("package", help="Show what to paste for a request that must be submitted by hand.")
+@click.argument("request_id")
+@user_errors
+def package(request_id: str) -> None:
+    with _database() as session:
+        request = lifecycle.find_request(session, request_id)
+        text = request.package
+    if not text:
+        raise click.ClickException(f"request {request_id} has no manual package")
+    click.echo(text)
+
+
+@main.command("retry", help="Send a failed or ambiguous request again, after checking why.")
+@click.argument("request_id")
+@user_errors
+def retry(request_id: str) -> None:
+    from takedown.tasks import publish_now
+
+    catalogue = _catalogue()
+    with _database() as session:
+        request = lifecycle.find_request(session, request_id)
+        first_channel = catalogue.get(request.platform_id).channels[0].type
+        lifecycle.requeue(session, request, first_channel)
+        rid = request.id
+    console.print(f"Request {rid} queued again, from its {first_channel} channel.")
+    if not publish_now([rid]):
+        console.print(BROKER_DOWN)
+
+
+@main.command("withdraw", help="Cancel a request that has not been sent.")
+@click.argument("request_id")
+@user_errors
+def withdraw(request_id: str) -> None:
+    with _database() as session:
+        request = lifecycle.find_request(session, request_id)
+        lifecycle.withdraw(session, request)
+        rid = request.id
+    console.print(f"Request {rid} withdrawn.")
+
+
+@main.command("check", help="Check now whether links are still online; print what changed.")
+@click.option("--case", "case_id", help="Only this case's links (default: every link watched).")
+@user_errors
+def check(case_id: str | None) -> None:
+    from rich.progress import Progress
+
+    from takedown.models import utcnow
+    from takedown.monitoring import check_now, items_to_check
+    from takedown.tasks import publish_now
+
+    settings = _settings()
+    with _database() as session:
+        scope = cases.find_case(session, case_id).id if case_id else None
+        item_ids = items_to_check(session, settings, utcnow(), scope)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("checking links", total=len(item_ids))
+        changes = check_now(item_ids, settings, lambda: progress.advance(task))
+    console.print(f"Checked {len(item_ids)} link(s); {len(changes)} changed.")
+    if any(change.new_request_id for change in changes):
+        console.print("[bold yellow]Content came back online: see takedown alerts.[/]")
+    for change in changes:
+        console.print(f"  {change.url}: {change.what}", highlight=False)
+    new_requests = [c.new_request_id for c in changes if c.new_request_id]
+    if new_requests and not publish_now(new_requests):
+        console.print(BROKER_DOWN)
+
+
+@main.command("alerts", help="What a caseworker must look at (content back online).")
+@click.option("--ack", "acknowledge", type=int, help="Mark this alert as dealt with.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def alerts(acknowledge: int | None, as_json: bool) -> None:
+    with _database() as session:
+        if acknowledge is not None:
+            cases.acknowledge_alert(session, acknowledge)
+        rows = cases.open_alerts(session)
+    if as_json:
+        _json(rows)
+        return
+    if acknowledge is not None:
+        console.print(f"Alert {acknowledge} acknowledged.")
+    for row in rows:
+        console.print(
+            f"[bold yellow]{row['id']}[/]  {row['case']}  {row['at'][:16]}  {row['what']}"
+        )
+    if not rows:
+        console.print("No open alerts.")
+
+
+@main.command("overdue", help="Requests past their platform's deadline, oldest first.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def overdue(as_json: bool) -> None:
+    with _database() as session:
+        rows = cases.overdue_requests(session)
+    if as_json:
+        _json(rows)
+    else:
+        console.print(overdue_view(rows))
+
+
+@main.group(help="Platform definitions.")
+def platforms() -> None:
+    pass
+
+
+@platforms.command("check", help="Validate every platform file; exit non-zero naming the problem.")
+@user_errors
+def platforms_check() -> None:
+    settings = _settings()
+    found = _rehearsed_catalogue(settings)
+    console.print(f"{len(found.platforms)} platform file(s) in {settings.platforms_dir} are valid.")
+
+
+@main.command("worker", help="Run a Celery worker (with the beat scheduler embedded when asked).")
+@click.option("--beat", is_flag=True, help="Also run the beat scheduler (only ever one).")
+@click.option("--concurrency", type=int, help="Worker processes or threads.")
+@click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default="prefork")
+@click.option("--loglevel", default="INFO")
+@user_errors
+def worker(beat: bool, concurrency: int | None, pool: str, loglevel: str) -> None:
+    from takedown.celery_app import QUEUES, app_for, queue_name
+
+    settings = _settings()
+    migrate()
+    _rehearsed_catalogue(settings)  # refuse to start on a broken platform file
+    app = app_for(settings)
+    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}"]
+    argv.append("--queues=" + ",".join(queue_name(settings, q) for q in QUEUES))
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+
+
+@main.command("demo", help="The whole flow on local fake platforms (what `make demo` runs).")
+def demo() -> None:
+    from takedown.demo import run_demo
+
+    sys.exit(run_demo(console))

@@ -1,0 +1,165 @@
+"""Settings from the environment (all prefixed ``TAKEDOWN_``), with safe defaults.
+
+Safe means: nothing is sent to a real platform until an operator configures one, and
+outbound requests to loopback or private addresses are refused unless explicitly allowed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, FilePath, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def bundled_dir(name: str) -> Path:
+    """Where ``platforms/`` or ``templates/`` live: in a wheel they are copied into the
+    package; in a checkout (editable install) they sit beside it."""
+    inside_wheel = PACKAGE_DIR / "_bundled" / name
+    return inside_wheel if inside_wheel.is_dir() else PACKAGE_DIR.parent / name
+
+
+# The hard limit on one Celery task (a web form waits at most connect + read time-outs, twice).
+TASK_TIME_LIMIT_SECONDS = 360
+
+
+class SmtpTls(StrEnum):
+    AUTO = "auto"  # STARTTLS when the server offers it
+    STARTTLS = "starttls"  # STARTTLS or refuse to send
+    SSL = "ssl"  # implicit TLS from the first byte (port 465)
+    OFF = "off"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAKEDOWN_", extra="ignore")
+
+    database_url: str = "sqlite:///takedown.db"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    platforms_dir: Path = Field(default_factory=lambda: bundled_dir("platforms"))
+    templates_dir: Path = Field(default_factory=lambda: bundled_dir("templates"))
+
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_tls: SmtpTls = SmtpTls.AUTO
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A CA bundle to trust besides the system's, for a relay with a private certificate.
+    smtp_ca_file: FilePath | None = None
+
+    # The organisation that signs every notice. Unset by default: nothing is queued or
+    # sent until an operator says who is asking (see ``notifier_problem``).
+    notifier_name: str = ""
+    notifier_email: str = ""
+
+    allow_private_targets: bool = False
+    secret_key: str = ""
+
+    http_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_read_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    sweep_seconds: float = Field(default=60.0, gt=0)
+    retry_base_seconds: float = Field(default=60.0, gt=0)
+    retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    # A queued request whose message has not been picked up after this long is enqueued
+    # again; the claim makes the duplicate message harmless.
+    redeliver_after_seconds: float = Field(default=300.0, gt=0)
+    # A request still `sending` after this long belonged to a worker that died mid-send:
+    # it may have reached the platform, so it becomes `ambiguous` for a human.
+    sending_timeout_seconds: float = Field(default=900.0, gt=0)
+
+    queue_prefix: str = ""
+
+    # A link seen gone is checked again this much later before anyone is told: platforms
+    # sometimes answer 404 for a while (a moderation hold, a cache) and then restore.
+    removal_confirm_seconds: float = Field(default=4 * 3600.0, ge=0)
+    # Removed links keep being visited this long, in case the content is uploaded again.
+    reappearance_watch_days: float = Field(default=30.0, ge=0)
+    # A page is read only as far as needed to find a "no longer available" phrase.
+    check_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+
+    # The nightly check of every watched link, at this time in the operator's time zone.
+    nightly_at: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = "UTC"
+    check_batch_size: int = Field(default=200, gt=0)
+    check_parallel: int = Field(default=16, gt=0)
+    # Toward one host, across all workers: on average this many visits a second, at most
+    # this many at once (platforms rate-limit crawlers, and we must not look like one).
+    host_rate_per_second: float = Field(default=2.0, gt=0)
+    host_burst: int = Field(default=4, gt=0)
+    host_max_in_flight: int = Field(default=2, gt=0)
+
+    # At most one progress email per victim this often; "everything removed" goes at once.
+    notify_min_interval_seconds: float = Field(default=12 * 3600.0, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_sqlalchemy_knows(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            make_url(value).get_dialect()
+        except NoSuchModuleError:  # before ArgumentError, which it subclasses
+            raise ValueError(
+                f"unknown database kind in {value.split('://')[0]}://; use sqlite:/// or "
+                "postgresql+psycopg://"
+            ) from None
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; use sqlite:///takedown.db or "
+                "postgresql+psycopg://user:password@host/database"
+            ) from None
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _a_broker_celery_knows(cls, value: str) -> str:
+        from kombu.transport import resolve_transport
+
+        scheme = value.split("://", 1)[0]
+        try:
+            resolve_transport(scheme)
+        except KeyError:
+            raise ValueError(f"unknown broker kind {scheme}://; use redis://host:6379/0") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone such as Europe/Helsinki") from None
+        return value
+
+    @model_validator(mode="after")
+    def _sending_outlasts_a_task(self) -> Settings:
+        if self.sending_timeout_seconds <= TASK_TIME_LIMIT_SECONDS:
+            raise ValueError(
+                "TAKEDOWN_SENDING_TIMEOUT_SECONDS must be longer than a task may run "
+                f"({TASK_TIME_LIMIT_SECONDS} s), or a request still being sent would be "
+                "flagged as stuck"
+            )
+        return self
+
+    def notifier_problem(self) -> str | None:
+        """Why notices cannot be signed yet, or None when they can."""
+        if not self.notifier_name.strip() or "@" not in self.notifier_email:
+            return (
+                "TAKEDOWN_NOTIFIER_NAME and TAKEDOWN_NOTIFIER_EMAIL must be set: every notice "
+                "is signed by the organisation, and nothing is sent until it is configured"
+            )
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

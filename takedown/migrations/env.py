@@ -1,0 +1,21 @@
+"""Alembic environment: migrations run on takedown's own engine (see takedown.db.migrate)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from takedown.db import get_engine
+from takedown.models import Base
+
+engine = context.config.attributes.get("engine") or get_engine()
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

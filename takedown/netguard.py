@@ -1,0 +1,108 @@
+"""Outbound HTTP: refusing loopback, private and other non-public addresses, and telling
+how a request failed.
+
+A link or a platform file could point a worker at the operator's own network (a database,
+a cloud metadata service). Unless ``TAKEDOWN_ALLOW_PRIVATE_TARGETS=1`` (the tests and the
+demo set it), every HTTP request is checked at the transport, so redirects are checked too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+
+class PrivateTargetError(requests.exceptions.InvalidURL):
+    """The host is, or resolves to, an address that is not on the public internet."""
+
+
+class HostNotResolved(requests.exceptions.ConnectionError):
+    """The host name did not resolve; nothing was sent, so trying later is safe."""
+
+
+def check_public(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as error:
+        raise HostNotResolved(f"the host {host} could not be resolved ({error.strerror})") from None
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if not address.is_global:
+            raise PrivateTargetError(
+                f"{host} resolves to {address}, which is not a public address; refused "
+                "(set TAKEDOWN_ALLOW_PRIVATE_TARGETS=1 only for local testing)"
+            )
+
+
+class PublicOnlyAdapter(HTTPAdapter):
+    """Checks every request's host, including each hop of a redirect, before connecting."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        parsed = urlsplit(request.url or "")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        check_public(parsed.hostname or "", port)
+        return super().send(request, *args, **kwargs)
+
+
+_adapters: dict[bool, HTTPAdapter] = {}
+
+
+def new_session(allow_private: bool) -> requests.Session:
+    """A session with its own cookies over a connection pool shared by the whole process."""
+    adapter = _adapters.get(allow_private)
+    if adapter is None:
+        # Pools for many hosts: the nightly check visits a thousand, and requests' default of
+        # ten pools made every visit open (and another host's close) a connection.
+        kind = HTTPAdapter if allow_private else PublicOnlyAdapter
+        adapter = kind(pool_connections=1024, pool_maxsize=32)
+        _adapters[allow_private] = adapter
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.max_redirects = 5
+    return session
+
+
+def never_sent(error: BaseException) -> bool:
+    """True when the request failed before a byte of it reached the platform: the host did
+    not resolve or was refused, the connection was refused or timed out, or the TLS handshake
+    failed (a certificate problem, almost always, which happens before any HTTP is sent)."""
+    if isinstance(
+        error,
+        requests.exceptions.ConnectTimeout
+        | requests.exceptions.SSLError
+        | HostNotResolved
+        | PrivateTargetError,
+    ):
+        return True
+    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
+        cause = error.args[0]
+        if isinstance(cause, urllib3.exceptions.MaxRetryError):
+            cause = cause.reason
+        # NewConnectionError (and NameResolutionError) subclass ConnectTimeoutError.
+        return isinstance(cause, urllib3.exceptions.ConnectTimeoutError)
+    return False
+
+
+def reason(error: requests.RequestException) -> str:
+    """Why a request failed, in words. Never the exception's text: it quotes the URL, and a
+    platform's URL can carry the link to the content."""
+    if isinstance(error, HostNotResolved | PrivateTargetError):
+        return str(error)
+    if isinstance(error, requests.exceptions.SSLError):
+        return "the TLS handshake failed (is the certificate valid?)"
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "the connection timed out"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return "no answer within the read time-out"
+    if never_sent(error):
+        return "the connection was refused"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "the connection broke off"
+    return type(error).__name__

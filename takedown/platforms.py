@@ -1,0 +1,222 @@
+"""Platform definitions: loading and validating ``platforms/*.yaml``; matching a URL to one.
+
+Platforms are data. A broken file is refused with a message that names the file and the
+field, so whoever edits it can fix it without reading Python.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from jinja2 import TemplateSyntaxError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from takedown.links import host_of
+from takedown.render import compile_field
+
+LANGUAGES = ("en", "fi", "sv", "de")
+
+
+class PlatformFileError(Exception):
+    """A platform file that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    # A misspelt key is an error, not a silently ignored line.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
+
+
+def _web_address(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{value!r} is not an http:// or https:// address")
+    return value
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
+
+
+class SuccessRule(_Strict):
+    status: list[HttpStatus] = Field(default=[200], min_length=1)
+    ticket_pattern: str | None = None
+
+    @field_validator("ticket_pattern")
+    @classmethod
+    def _compiles_with_a_group(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return None
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"not a valid regular expression: {error}") from None
+        if compiled.groups < 1:
+            raise ValueError("needs a group in parentheses: group 1 is the ticket")
+        return pattern
+
+
+class WebformChannel(_Strict):
+    type: Literal["webform"]
+    form_url: WebAddress | None = None
+    submit_url: WebAddress
+    fields: dict[str, str] = Field(min_length=1)
+    success: SuccessRule = SuccessRule()
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_are_templates(cls, fields: dict[str, str]) -> dict[str, str]:
+        for name, expression in fields.items():
+            try:
+                compile_field(expression)
+            except TemplateSyntaxError as error:
+                raise ValueError(f"field {name!r} is not a valid template: {error}") from None
+        return fields
+
+
+class EmailChannel(_Strict):
+    type: Literal["email"]
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ManualChannel(_Strict):
+    """A logged-in or CAPTCHA-protected form: a caseworker submits the prepared package."""
+
+    type: Literal["manual"]
+    url: WebAddress
+    instructions: list[str] = []
+    fields: dict[str, str] = {}
+
+
+Channel = Annotated[WebformChannel | EmailChannel | ManualChannel, Field(discriminator="type")]
+
+
+class EscalationTarget(_Strict):
+    """Who to write to when the platform lets its deadline pass: its EU legal representative
+    or DSA contact point, its host, its regulator."""
+
+    name: str
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class RemovedRule(_Strict):
+    status: list[HttpStatus] = [404, 410]
+    body_contains: list[str] = []
+
+
+class Platform(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    domains: list[str] = Field(min_length=1)
+    deadline_hours: float = Field(gt=0)
+    channels: list[Channel] = Field(min_length=1)
+    removed_when: RemovedRule = RemovedRule()
+    escalation: list[EscalationTarget] = []
+    notice_language: Literal["en", "fi", "sv", "de"] = "en"
+
+    @field_validator("domains")
+    @classmethod
+    def _domains_are_hostnames(cls, domains: list[str]) -> list[str]:
+        normalised = []
+        for domain in domains:
+            host = domain.strip().lower().rstrip(".")
+            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", host):
+                raise ValueError(f"{domain!r} is not a domain name such as 'example.com'")
+            if host in normalised:
+                raise ValueError(f"{domain!r} is listed twice")
+            normalised.append(host)
+        return normalised
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{field}: {first['msg']}"
+
+
+def load_platform(path: Path) -> Platform:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise PlatformFileError(f"{path}{where}: not valid YAML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlatformFileError(f"{path}: cannot be read: {error}") from None
+    if not isinstance(data, dict):
+        raise PlatformFileError(f"{path}: expected a mapping of keys such as id, name, domains")
+    try:
+        platform = Platform.model_validate(data)
+    except ValidationError as error:
+        raise PlatformFileError(f"{path}: {_describe(error)}") from None
+    if platform.id != path.stem:
+        raise PlatformFileError(
+            f"{path}: id: {platform.id!r} must match the file name {path.stem!r}"
+        )
+    return platform
+
+
+class Catalogue:
+    """Every platform of a directory, with the lookup from a link's host to its platform."""
+
+    def __init__(self, platforms: Iterable[Platform]) -> None:
+        self.platforms = {platform.id: platform for platform in platforms}
+        self._by_domain: dict[str, Platform] = {}
+        for platform in self.platforms.values():
+            for domain in platform.domains:
+                other = self._by_domain.get(domain)
+                if other is not None:
+                    raise PlatformFileError(
+                        f"domains: {domain!r} is claimed by both {other.id} and {platform.id}"
+                    )
+                self._by_domain[domain] = platform
+
+    @classmethod
+    def load(cls, directory: Path) -> Catalogue:
+        if not directory.is_dir():
+            raise PlatformFileError(f"{directory}: no such platforms directory")
+        misnamed = sorted(directory.glob("*.yml"))
+        if misnamed:
+            raise PlatformFileError(f"{misnamed[0]}: platform files must end in .yaml")
+        return cls(load_platform(path) for path in sorted(directory.glob("*.yaml")))
+
+    def get(self, platform_id: str) -> Platform:
+        try:
+            return self.platforms[platform_id]
+        except KeyError:
+            raise PlatformFileError(
+                f"platform {platform_id!r} is no longer defined in the platforms directory"
+            ) from None
+
+    def match(self, url: str) -> Platform | None:
+        """The platform whose domain is the link's host or a parent of it (the longest wins)."""
+        labels = host_of(url).split(".")
+        for start in range(len(labels) - 1):
+            platform = self._by_domain.get(".".join(labels[start:]))
+            if platform is not None:
+                return platform
+        return None
+
+
+_cache: dict[tuple[Path, tuple[tuple[str, float], ...]], Catalogue] = {}
+
+
+def catalogue_for(directory: Path) -> Catalogue:
+    """The catalogue of a directory, reloaded when a file in it changes (workers run for days)."""
+    stamp = tuple(sorted((p.name, p.stat().st_mtime) for p in directory.glob("*.yaml")))
+    key = (directory, stamp)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = Catalogue.load(directory)
+    return _cache[key]

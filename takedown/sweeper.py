@@ -1,0 +1,96 @@
+"""Finding requests that should be moving, so that a lost broker message delays a request
+but never loses it.
+
+The sweeper runs on the beat schedule every ``TAKEDOWN_SWEEP_SECONDS``. It enqueues:
+
+- ``queued`` requests with no message in flight (never enqueued, or enqueued long ago);
+- ``retrying`` requests whose ``next_attempt_at`` has come.
+
+A duplicate message is harmless: the claim lets exactly one worker send. A request left in
+``sending`` by a worker that died is not re-sent: it may have reached the platform, so it
+becomes ``ambiguous`` for a caseworker to settle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from takedown.config import Settings
+from takedown.escalation import escalate_overdue
+from takedown.lifecycle import move
+from takedown.models import RemovalRequest, utcnow
+from takedown.monitoring import mark_overdue
+from takedown.platforms import catalogue_for
+from takedown.states import RequestState
+
+BATCH = 1000
+
+
+@dataclass
+class Sweep:
+    due: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+
+
+def mark_stuck_as_ambiguous(session: Session, settings: Settings, now: datetime) -> list[str]:
+    cutoff = now - timedelta(seconds=settings.sending_timeout_seconds)
+    stuck = session.scalars(
+        select(RemovalRequest)
+        .where(RemovalRequest.state == RequestState.SENDING, RemovalRequest.claimed_at < cutoff)
+        .limit(BATCH)
+    ).all()
+    for request in stuck:
+        reason = (
+            "the worker sending this request stopped before recording the outcome; "
+            "it may have reached the platform: check before sending again"
+        )
+        move(session, request, RequestState.AMBIGUOUS, reason)
+        request.last_error = reason
+    return [request.id for request in stuck]
+
+
+def claim_due(session: Session, settings: Settings, now: datetime) -> list[str]:
+    """Ids of requests that should be enqueued now, stamped as enqueued.
+
+    One statement selects and stamps: were they two, a worker could record a retry between
+    them, and the stamp would hide that retry from the sweeper for the redelivery window.
+    """
+    lost_before = now - timedelta(seconds=settings.redeliver_after_seconds)
+    due = (
+        RemovalRequest.state.in_([RequestState.QUEUED, RequestState.RETRYING]),
+        or_(RemovalRequest.next_attempt_at.is_(None), RemovalRequest.next_attempt_at <= now),
+        or_(
+            RemovalRequest.enqueued_at.is_(None),
+            # Not enqueued since its retry time came: an older stamp was for an earlier try.
+            RemovalRequest.enqueued_at < RemovalRequest.next_attempt_at,
+            # Enqueued, but the message seems lost.
+            RemovalRequest.enqueued_at < lost_before,
+        ),
+    )
+    oldest_first = (
+        select(RemovalRequest.id)
+        .where(*due)
+        .order_by(RemovalRequest.next_attempt_at.is_not(None), RemovalRequest.created_at)
+        .limit(BATCH)
+    )
+    stamped = session.scalars(
+        update(RemovalRequest)
+        .where(RemovalRequest.id.in_(oldest_first.scalar_subquery()), *due)
+        .values(enqueued_at=now)
+        .returning(RemovalRequest.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(stamped)
+
+
+def sweep(session: Session, settings: Settings, now: datetime | None = None) -> Sweep:
+    now = now or utcnow()
+    stuck = mark_stuck_as_ambiguous(session, settings, now)
+    overdue = mark_overdue(session, now)
+    escalate_overdue(session, catalogue_for(settings.platforms_dir), now)
+    return Sweep(due=claim_due(session, settings, now), stuck=stuck, overdue=overdue)

@@ -1,0 +1,116 @@
+"""How cases and requests look to a caseworker in a terminal (rich)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+STATE_STYLES = {
+    "queued": "cyan",
+    "sending": "cyan",
+    "retrying": "yellow",
+    "sent": "green",
+    "failed": "bold red",
+    "ambiguous": "bold magenta",
+    "awaiting_caseworker": "bold yellow",
+    "withdrawn": "dim",
+    "removed": "bold green",
+    "overdue": "bold red",
+    "escalated": "bold yellow",
+}
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _short_url(url: str, width: int = 48) -> str:
+    return url if len(url) <= width else url[: width - 1] + "…"
+
+
+def _what_next(request: dict[str, Any]) -> str:
+    state = request["state"]
+    if state == "retrying":
+        return f"next try {_when(request['next_attempt_at'])}: {request['last_error'] or ''}"
+    if state == "sent":
+        return f"deadline {_when(request['deadline_at'])}" if request["deadline_at"] else ""
+    if state == "awaiting_caseworker":
+        return f"submit by hand: takedown package {request['id'][:8]}"
+    return request["last_error"] or ""
+
+
+def status_view(status: dict[str, Any]) -> Group:
+    heading = Text.assemble(
+        ("Case ", "bold"),
+        (status["reference"], "bold cyan"),
+        f"  id {status['id']}  language {status['language']}  opened {_when(status['created_at'])}",
+    )
+    table = Table(expand=True, show_lines=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("link → platform", overflow="fold", min_width=20, ratio=3)
+    table.add_column("request", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("ticket", overflow="fold", min_width=6)
+    table.add_column("what next", overflow="fold", min_width=16, ratio=2)
+    for number, item in enumerate(status["items"], start=1):
+        platform = item["platform"] or "[yellow]no known platform[/]"
+        checked = (
+            f"{item['status']}, checked {_when(item['last_checked'])}"
+            if item["last_checked"]
+            else "not checked yet"
+        )
+        where = f"{_short_url(item['url'])}\n→ {platform} ({checked})"
+        if not item["requests"]:
+            hint = "not queued yet" if item["platform"] else "report it by hand for now"
+            table.add_row(str(number), where, "", "", "", hint)
+        for request in item["requests"]:
+            state = Text(request["state"], style=STATE_STYLES.get(request["state"], ""))
+            tries = "1 try" if request["attempts"] == 1 else f"{request['attempts']} tries"
+            state.append(f"\n{tries}, {request['channel']}", style="dim")
+            table.add_row(
+                str(number),
+                where,
+                request["id"][:8],
+                state,
+                request["ticket"] or "",
+                _what_next(request),
+            )
+    return Group(heading, table)
+
+
+def cases_view(cases: list[dict[str, Any]]) -> Table:
+    table = Table(expand=True)
+    for column in ("reference", "id", "language", "opened", "links", "requests sent"):
+        table.add_column(column)
+    for case in cases:
+        table.add_row(
+            case["reference"],
+            case["id"],
+            case["language"],
+            _when(case["created_at"]),
+            str(case["links"]),
+            str(case["sent"]),
+        )
+    return table
+
+
+def overdue_view(rows: list[dict[str, Any]]) -> Table:
+    table = Table(expand=True, title="Overdue requests, oldest deadline first")
+    for column in ("case", "platform", "request", "ticket", "deadline", "link"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["case"],
+            row["platform"],
+            row["id"][:8],
+            row["ticket"] or "",
+            _when(row["deadline_at"]),
+            _short_url(row["url"]),
+        )
+    return table
