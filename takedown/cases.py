@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from takedown.db import find_by_id_prefix
 from takedown.lifecycle import move
 from takedown.links import LinkError, host_of, normalise_link
-from takedown.models import Alert, Case, Item, RemovalRequest, utcnow
+from takedown.models import Case, Item, RemovalRequest
 from takedown.platforms import LANGUAGES, Catalogue, Platform
 from takedown.states import RequestState
 
@@ -245,24 +245,3 @@ def overdue_requests(session: Session) -> list[dict[str, Any]]:
         }
         for request, item, case in rows
     ]
-
-
-def open_alerts(session: Session) -> list[dict[str, Any]]:
-    """Alerts not yet acknowledged, oldest first. No link in them: `status` shows it."""
-    rows = session.execute(
-        select(Alert, Case)
-        .join(Case, Alert.case_id == Case.id)
-        .where(Alert.acknowledged_at.is_(None))
-        .order_by(Alert.created_at)
-    ).all()
-    return [
-        {"id": alert.id, "case": case.reference, "at": _iso(alert.created_at), "what": alert.what}
-        for alert, case in rows
-    ]
-
-
-def acknowledge_alert(session: Session, alert_id: int) -> None:
-    alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise InputError(f"--ack: there is no alert {alert_id}")
-    alert.acknowledged_at = alert.acknowledged_at or utcnow()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from takedown import alerts as alerts_
 from takedown import cases, lifecycle
 from takedown.config import Settings, get_settings
 from takedown.db import migrate, session_scope
@@ -40,6 +41,7 @@ USER_ERRORS = (
     lifecycle.RequestNotFound,
     TransitionError,
     PlatformFileError,
+    alerts_.AlertError,
 )
 
 
@@ -333,15 +335,19 @@ def check(case_id: str | None) -> None:
         console.print(BROKER_DOWN)
 
 
-@main.command("alerts", help="What a caseworker must look at (content back online).")
+@main.command(
+    "alerts",
+    help="What a caseworker must look at: content back online, failed or ambiguous "
+    "requests, packages to submit by hand.",
+)
 @click.option("--ack", "acknowledge", type=int, help="Mark this alert as dealt with.")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def alerts(acknowledge: int | None, as_json: bool) -> None:
     with _database() as session:
         if acknowledge is not None:
-            cases.acknowledge_alert(session, acknowledge)
-        rows = cases.open_alerts(session)
+            alerts_.acknowledge(session, acknowledge)
+        rows = alerts_.open_alerts(session)
     if as_json:
         _json(rows)
         return

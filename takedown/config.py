@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # sent until an operator says who is asking (see ``notifier_problem``).
     notifier_name: str = ""
     notifier_email: str = ""
+    # Where caseworker alerts are emailed (a team inbox); unset, they are only listed by
+    # `takedown alerts` and logged.
+    caseworker_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     allow_private_targets: bool = False
     secret_key: str = ""

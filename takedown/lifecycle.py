@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from takedown import alerts
 from takedown.db import find_by_id_prefix
 from takedown.models import Item, RemovalRequest, Transition, utcnow
 from takedown.notify import record_event
@@ -34,6 +35,7 @@ def move(session: Session, request: RemovalRequest, new: RequestState, reason: s
     check_transition(current, new)
     request.state = new
     session.add(Transition(request_id=request.id, from_state=current, to_state=new, reason=reason))
+    alerts.raise_for_request(session, request, new)
 
 
 def claim(session: Session, request_id: str, now: datetime | None = None) -> RemovalRequest | None:
@@ -145,12 +147,14 @@ def mark_sent_by_caseworker(
     session: Session, request: RemovalRequest, ticket: str | None, deadline_hours: float | None
 ) -> None:
     check_caseworker_action(request, "mark-sent")
+    alerts.settle_for_request(session, request.id)
     record_sent(session, request, ticket, deadline_hours, "marked sent by caseworker")
 
 
 def requeue(session: Session, request: RemovalRequest, first_channel: str) -> None:
     """Send a failed or ambiguous request again, from the platform's preferred channel."""
     check_caseworker_action(request, "retry")
+    alerts.settle_for_request(session, request.id)
     move(session, request, RequestState.QUEUED, "sent again by caseworker")
     request.channel_index = 0
     request.channel = first_channel
@@ -161,4 +165,5 @@ def requeue(session: Session, request: RemovalRequest, first_channel: str) -> No
 
 def withdraw(session: Session, request: RemovalRequest) -> None:
     check_caseworker_action(request, "withdraw")
+    alerts.settle_for_request(session, request.id)
     move(session, request, RequestState.WITHDRAWN, "withdrawn by caseworker")

@@ -242,13 +242,20 @@ class Notification(Base):
 
 
 class Alert(Base):
-    """Something a caseworker must look at (content back online), until acknowledged."""
+    """Something a caseworker must look at (content back online, a request that failed or may
+    have been sent, a package to submit by hand), until acknowledged."""
 
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"))
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("removal_requests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     what: Mapped[str] = mapped_column(Text)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The email to TAKEDOWN_CASEWORKER_EMAIL, when one is set.
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_error: Mapped[str | None] = mapped_column(Text)

@@ -9,6 +9,7 @@ link is reopened and a new request queued.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from takedown.cases import new_request
 from takedown.checks import LinkStatus, Seen, check_link
@@ -84,8 +85,35 @@ def record_check(
             if item.status not in (LinkStatus.REMOVED, "reappeared", LinkStatus.ONLINE):
                 item.status = LinkStatus.UNKNOWN
             change = None
-    mark_overdue(session, now, item)
+    _mark_overdue_requests_of(session, item, now)
     return change
+
+
+def record_checks(
+    session: Session,
+    results: list[tuple[str, Seen, datetime]],
+    settings: Settings,
+    catalogue: Catalogue,
+) -> list[Change]:
+    """Record many visits in one transaction: the items and their requests are loaded with
+    two queries and written back with one commit, instead of a round of each per link."""
+    items = {
+        item.id: item
+        for item in session.scalars(
+            select(Item)
+            .where(Item.id.in_({item_id for item_id, _, _ in results}))
+            .options(selectinload(Item.requests), joinedload(Item.case))
+        )
+    }
+    changes = []
+    for item_id, seen, when in results:
+        item = items.get(item_id)
+        if item is None:  # erased while it was being visited
+            continue
+        change = record_check(session, item, seen, settings, catalogue, when)
+        if change is not None:
+            changes.append(change)
+    return changes
 
 
 def _seen_removed(session: Session, item: Item, settings: Settings, now: datetime) -> Change | None:
@@ -133,23 +161,42 @@ def _seen_online(
     return None
 
 
-def mark_overdue(session: Session, now: datetime, item: Item | None = None) -> list[str]:
+def mark_overdue(session: Session, now: datetime) -> list[str]:
     """Sent requests past their platform's deadline, for links not confirmed removed."""
-    query = select(RemovalRequest).where(
-        RemovalRequest.state == RequestState.SENT, RemovalRequest.deadline_at < now
+    query = (
+        select(RemovalRequest)
+        .where(RemovalRequest.state == RequestState.SENT, RemovalRequest.deadline_at < now)
+        .join(Item)
+        .where(Item.status != LinkStatus.REMOVED)
     )
-    if item is not None:
-        query = query.where(RemovalRequest.item_id == item.id)
     overdue = []
-    for request in session.scalars(query.join(Item).where(Item.status != LinkStatus.REMOVED)):
-        move(
-            session,
-            request,
-            RequestState.OVERDUE,
-            f"no removal by the deadline {request.deadline_at:%Y-%m-%d %H:%M} UTC",
-        )
+    for request in session.scalars(query):
+        _make_overdue(session, request)
         overdue.append(request.id)
     return overdue
+
+
+def _mark_overdue_requests_of(session: Session, item: Item, now: datetime) -> None:
+    """The same rule for one link just checked, on its already loaded requests."""
+    if item.status == LinkStatus.REMOVED:
+        return
+    for request in item.requests:
+        due = request.deadline_at
+        if request.state == RequestState.SENT and due is not None and due < now:
+            _make_overdue(session, request)
+
+
+def _make_overdue(session: Session, request: RemovalRequest) -> None:
+    move(
+        session,
+        request,
+        RequestState.OVERDUE,
+        f"no removal by the deadline {request.deadline_at:%Y-%m-%d %H:%M} UTC",
+    )
+
+
+RECORD_GROUP = 50
+RECORD_EVERY_SECONDS = 0.5
 
 
 class HostBusy(Exception):
@@ -176,7 +223,14 @@ def check_now(
     With a ``gate``, each visit first waits for its host's politeness slot."""
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        visits = [_visit(session.get_one(Item, item_id), catalogue) for item_id in item_ids]
+        items = {
+            item.id: item
+            for item in session.scalars(
+                select(Item).where(Item.id.in_(item_ids)).options(joinedload(Item.case))
+            )
+        }
+        # In the order given: the nightly job hands over the longest unchecked first.
+        visits = [_visit(items[item_id], catalogue) for item_id in item_ids if item_id in items]
 
     def visit_link(visit: _Visit) -> Seen | None:
         if gate is None:
@@ -187,18 +241,31 @@ def check_now(
         except HostBusy:
             return None
 
-    changes = []
+    changes: list[Change] = []
+    unrecorded: list[tuple[str, Seen, datetime]] = []
+    last_recorded = time.monotonic()
+
+    def record_unrecorded() -> None:
+        with session_scope() as session:
+            changes.extend(record_checks(session, unrecorded, settings, catalogue))
+        unrecorded.clear()
+
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         futures = {pool.submit(visit_link, visit): visit for visit in visits}
         for future in as_completed(futures):
             seen = future.result()
             if seen is not None:
-                with session_scope() as session:
-                    item = session.get_one(Item, futures[future].item_id)
-                    change = record_check(session, item, seen, settings, catalogue, utcnow())
-                if change is not None:
-                    changes.append(change)
+                unrecorded.append((futures[future].item_id, seen, utcnow()))
+            # Results are written in groups (one transaction each), but never held long: a
+            # worker that dies loses at most RECORD_EVERY_SECONDS of visits, which the next
+            # night repeats.
+            waited = time.monotonic() - last_recorded
+            if len(unrecorded) >= RECORD_GROUP or (unrecorded and waited >= RECORD_EVERY_SECONDS):
+                record_unrecorded()
+                last_recorded = time.monotonic()
             on_done()
+    if unrecorded:
+        record_unrecorded()
     return changes
 
 

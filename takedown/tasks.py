@@ -9,7 +9,7 @@ from celery import shared_task
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy import update
 
-from takedown import delivery, monitoring, notify, sweeper
+from takedown import alerts, delivery, monitoring, notify, sweeper
 from takedown import nightly as nightly_run
 from takedown.celery_app import app_for
 from takedown.config import get_settings
@@ -44,9 +44,14 @@ SEND_NOTIFICATIONS = "takedown.tasks.send_notifications"
 
 @shared_task(name=SEND_NOTIFICATIONS)  # type: ignore[untyped-decorator]
 def send_notifications() -> None:
-    sent = notify.send_due(get_settings())
+    """Victims' progress emails, and the caseworkers' alert email."""
+    settings = get_settings()
+    sent = notify.send_due(settings)
     if sent:
         log.info("notifications: %d message(s) sent to victims", sent)
+    told = alerts.email_due(settings)
+    if told:
+        log.info("alerts: %d alert(s) emailed to the caseworkers", told)
 
 
 @shared_task(name="takedown.tasks.nightly")  # type: ignore[untyped-decorator]

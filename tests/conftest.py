@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,9 +104,9 @@ def _wait_for(probe: object, what: str, seconds: float = 10) -> None:
 # ---------------------------------------------------------------------------- databases
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A database of the test session's own, dropped at the end."""
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of the test session's own, dropped afterwards."""
     admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"takedown_test_{uuid.uuid4().hex[:10]}"
     try:
@@ -115,13 +116,30 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
         unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}")
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    from takedown.db import engine_for
+    try:
+        yield url
+    finally:
+        from takedown.db import engine_for
 
-    engine_for(url).dispose()
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+        engine_for(url).dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The database of plain-function tests. Only the test itself writes to it."""
+    with _postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def stack_postgres_url() -> Iterator[str]:
+    """The running stack's own database: its worker and beat write to it at any moment, so
+    plain-function tests must never share it (a sweep could bump a row under a test)."""
+    with _postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -336,7 +354,7 @@ def stack(
     if request.param == "sqlite":
         database = f"sqlite:///{workdir / 'takedown.db'}"
     else:
-        database = request.getfixturevalue("postgres_url")
+        database = request.getfixturevalue("stack_postgres_url")
     # SQLite runs the threads pool; PostgreSQL the prefork pool, as in production, so that
     # forked pool processes are exercised too.
     pool = ["--pool", "threads", "--concurrency", "4"]
@@ -344,6 +362,7 @@ def stack(
         pool = ["--pool", "prefork", "--concurrency", "2"]
     prefix = f"takedown-test-{uuid.uuid4().hex[:8]}-"
     variables = base_environment(platforms_dir, smtp.port, database, redis_url, prefix)
+    variables["TAKEDOWN_CASEWORKER_EMAIL"] = f"caseworkers-{request.param}@helpline.example"
     with overridden_environment(variables) as settings:
         migrate()
         log = workdir / "worker.log"

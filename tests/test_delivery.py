@@ -123,6 +123,25 @@ def test_a_400_fails_permanently_with_the_platforms_words(stack: Stack) -> None:
     assert len(posts(stack, "/refusing/intake", url)) == 1
 
 
+def test_a_failed_request_is_emailed_to_the_caseworkers_without_its_link(stack: Stack) -> None:
+    stack.site.script("/refusing/intake", Reply(400, "no"))
+    url = unique("https://refusing.example/v/e2e-alert")
+    request_id = queue_link(stack, url)
+    assert wait_at_rest(request_id).state == "failed"
+    inbox = str(stack.settings.caseworker_email)
+    deadline = time.monotonic() + 15
+    while not any(request_id[:8] in mail.message.get_content() for mail in stack.smtp.to(inbox)):
+        assert time.monotonic() < deadline, "no alert email reached the caseworkers"
+        time.sleep(0.2)
+    (mail,) = [m for m in stack.smtp.to(inbox) if request_id[:8] in m.message.get_content()]
+    body = mail.message.get_content()
+    assert "request failed on every channel" in body
+    with session_scope() as session:
+        reference = session.get_one(RemovalRequest, request_id).item.case.reference
+    assert reference in body
+    assert "refusing" not in mail.message.as_string().lower()  # neither link nor host
+
+
 def test_a_caseworker_sends_a_failed_request_again_once_the_cause_is_fixed(stack: Stack) -> None:
     stack.site.script("/refusing/intake", Reply(400, "form closed for maintenance"))
     url = unique("https://refusing.example/v/e2e-retry")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from takedown.cases import acknowledge_alert, add_links, open_alerts, open_case, queue_case
+from takedown.alerts import acknowledge, open_alerts
+from takedown.cases import add_links, open_case, queue_case
 from takedown.checks import LinkStatus, Seen
 from takedown.config import Settings
 from takedown.db import session_scope
@@ -87,7 +88,7 @@ def test_reappearance_reopens_the_link_and_queues_a_new_request(environment: Set
         (alert,) = [a for a in open_alerts(session) if a["case"] == reference]
         assert alert["what"] == "content back online after removal"
         assert "mailsite" not in str(alert)  # the link is shown by `status`, not in alerts
-        acknowledge_alert(session, alert["id"])
+        acknowledge(session, alert["id"])
     with session_scope() as session:
         assert [a for a in open_alerts(session) if a["case"] == reference] == []
 
