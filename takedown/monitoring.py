@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from takedown.cases import new_request
@@ -25,7 +25,7 @@ from takedown.config import Settings
 from takedown.db import session_scope
 from takedown.lifecycle import move
 from takedown.models import Alert, Check, Item, RemovalRequest, utcnow
-from takedown.notify import record_event, record_removal
+from takedown.notify import record_event, record_removals
 from takedown.platforms import Catalogue, RemovedRule, catalogue_for
 from takedown.states import DELIVERED, NOT_DELIVERED, RequestState
 
@@ -55,6 +55,14 @@ def items_to_check(
     return list(session.scalars(query))
 
 
+@dataclass
+class _Group:
+    """What record_checks writes once for a whole group of visits."""
+
+    check_rows: list[dict[str, object]] = field(default_factory=list)
+    removed_in_case: list[str] = field(default_factory=list)
+
+
 def record_check(
     session: Session,
     item: Item,
@@ -62,18 +70,17 @@ def record_check(
     settings: Settings,
     catalogue: Catalogue,
     now: datetime,
+    group: _Group | None = None,
 ) -> Change | None:
     """Store the visit and act on it; what changed, if anything, for the caseworker."""
-    session.add(
-        Check(
-            item_id=item.id,
-            checked_at=now,
-            outcome=seen.status,
-            http_status=seen.http_status,
-            reason=seen.reason,
-            duration_ms=seen.duration_ms,
-        )
-    )
+    check = {
+        "item_id": item.id,
+        "checked_at": now,
+        "outcome": seen.status,
+        "http_status": seen.http_status,
+        "reason": seen.reason,
+        "duration_ms": seen.duration_ms,
+    }
     item.last_checked_at = now
     match seen.status:
         case LinkStatus.REMOVED:
@@ -86,6 +93,15 @@ def record_check(
                 item.status = LinkStatus.UNKNOWN
             change = None
     _mark_overdue_requests_of(session, item, now)
+    removed = change is not None and change.what == REMOVAL_CONFIRMED
+    if group is not None:
+        group.check_rows.append(check)
+        if removed:
+            group.removed_in_case.append(item.case_id)
+    else:
+        session.add(Check(**check))
+        if removed:
+            record_removals(session, [item.case_id])
     return change
 
 
@@ -96,7 +112,8 @@ def record_checks(
     catalogue: Catalogue,
 ) -> list[Change]:
     """Record many visits in one transaction: the items and their requests are loaded with
-    two queries and written back with one commit, instead of a round of each per link."""
+    two queries, the check rows inserted with one statement, and all of it committed once,
+    instead of a round of each per link."""
     items = {
         item.id: item
         for item in session.scalars(
@@ -106,14 +123,22 @@ def record_checks(
         )
     }
     changes = []
+    group = _Group()
     for item_id, seen, when in results:
         item = items.get(item_id)
         if item is None:  # erased while it was being visited
             continue
-        change = record_check(session, item, seen, settings, catalogue, when)
+        change = record_check(session, item, seen, settings, catalogue, when, group)
         if change is not None:
             changes.append(change)
+    if group.check_rows:
+        session.execute(insert(Check), group.check_rows)
+    # After the loop: counting what remains of a case mid-group would flush every time.
+    record_removals(session, group.removed_in_case)
     return changes
+
+
+REMOVAL_CONFIRMED = "removal confirmed"
 
 
 def _seen_removed(session: Session, item: Item, settings: Settings, now: datetime) -> Change | None:
@@ -132,8 +157,7 @@ def _seen_removed(session: Session, item: Item, settings: Settings, now: datetim
             move(session, request, RequestState.REMOVED, "content confirmed removed")
         elif request.state in NOT_DELIVERED:  # the content outran the request
             move(session, request, RequestState.WITHDRAWN, "content removed before it was sent")
-    record_removal(session, item.case)
-    return Change(item.id, item.url, "removal confirmed")
+    return Change(item.id, item.url, REMOVAL_CONFIRMED)
 
 
 def _seen_online(

@@ -63,6 +63,9 @@ def new_session(allow_private: bool) -> requests.Session:
         adapter = kind(pool_connections=1024, pool_maxsize=32)
         _adapters[allow_private] = adapter
     session = requests.Session()
+    # No proxy from HTTP(S)_PROXY: through a proxy, the address checked would not be the one
+    # connected to. (It also spares reading the environment on every request.)
+    session.trust_env = False
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.max_redirects = 5

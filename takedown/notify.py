@@ -11,6 +11,7 @@ refuses any message that mentions a link, a host or a web address.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -46,13 +47,25 @@ def record_event(session: Session, case_id: str, event: str) -> None:
     session.add(Notification(case_id=case_id, event=event, state="pending"))
 
 
-def record_removal(session: Session, case: Case) -> None:
-    """A link's removal was confirmed: "everything removed" when it was the last one."""
+def record_removals(session: Session, case_ids: list[str]) -> None:
+    """Links' removals were confirmed, one case id per link: "everything removed" for the
+    last one of a case, "content removed" for the others. One query for all of them."""
+    if not case_ids:
+        return
     session.flush()
-    remaining = session.scalar(
-        select(func.count()).where(Item.case_id == case.id, Item.status != "removed")
+    rows = session.execute(
+        select(Item.case_id, func.count())
+        .where(Item.case_id.in_(set(case_ids)), Item.status != "removed")
+        .group_by(Item.case_id)
     )
-    record_event(session, case.id, "all_removed" if remaining == 0 else "content_removed")
+    remaining: dict[str, int] = dict(rows.all())
+    told = Counter(case_ids)
+    for case_id, removals in told.items():
+        everything = remaining.get(case_id, 0) == 0
+        for _ in range(removals - 1 if everything else removals):
+            record_event(session, case_id, "content_removed")
+        if everything:
+            record_event(session, case_id, "all_removed")
 
 
 @dataclass(frozen=True)
