@@ -46,6 +46,8 @@ class AlertError(LookupError):
 def raise_for_request(session: Session, request: RemovalRequest, state: str) -> None:
     """Called on every state change: an alert when the request now waits for a person."""
     what = NEEDS_A_CASEWORKER.get(state)
+    if state == RequestState.AWAITING_CASEWORKER and request.contact_note is not None:
+        what = "abuse contact of a link on no known platform to confirm (takedown status)"
     if what is not None:
         session.add(
             Alert(

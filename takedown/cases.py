@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pycountry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from takedown.config import get_settings
 from takedown.db import find_by_id_prefix
+from takedown.fallback import Suggestion, contact_platform, new_contact_request
+from takedown.legal import Facts, Legal, LegalError, choose_basis, legal_for
 from takedown.lifecycle import move
 from takedown.links import LinkError, host_of, normalise_link
 from takedown.models import Case, Item, RemovalRequest
@@ -42,8 +46,15 @@ def _clean_text(field_name: str, value: str) -> str:
 
 
 def open_case(
-    session: Session, victim_name: str, victim_email: str, language: str, minor: bool = False
+    session: Session,
+    victim_name: str,
+    victim_email: str,
+    language: str,
+    minor: bool = False,
+    facts: Facts | None = None,
 ) -> Case:
+    """A new case. ``facts`` (country, AI-made, copyright and consent to be named) choose
+    the legal basis of its notices; ``minor`` there is overridden by the argument."""
     name = _clean_text("--victim-name", victim_name)
     email = _clean_text("--victim-email", victim_email)
     if not _EMAIL.match(email):
@@ -52,10 +63,43 @@ def open_case(
         raise InputError(
             f"--language: {language!r} is not supported; use one of {', '.join(LANGUAGES)}"
         )
-    case = Case(victim_name=name, victim_email=email, language=language, minor=minor)
+    facts = facts or Facts()
+    case = Case(
+        victim_name=name,
+        victim_email=email,
+        language=language,
+        minor=minor,
+        country=country_code(facts.country),
+        synthetic=facts.synthetic,
+        victim_owns_copyright=facts.victim_owns_copyright,
+        victim_may_be_named=facts.victim_may_be_named,
+    )
     session.add(case)
     session.flush()
     return case
+
+
+def country_code(value: str | None) -> str | None:
+    """An ISO 3166 alpha-2 code (``fi`` and ``FIN`` are accepted too), or None."""
+    if value is None or not value.strip():
+        return None
+    try:
+        country = pycountry.countries.lookup(value.strip())
+    except LookupError:
+        raise InputError(
+            f"--country: {value!r} is not an ISO 3166 country code such as FI, DE, SE or US"
+        ) from None
+    return str(country.alpha_2)
+
+
+def facts_of(case: Case) -> Facts:
+    return Facts(
+        country=case.country,
+        minor=case.minor,
+        synthetic=case.synthetic,
+        victim_owns_copyright=case.victim_owns_copyright,
+        victim_may_be_named=case.victim_may_be_named,
+    )
 
 
 def find_case(session: Session, key: str) -> Case:
@@ -124,26 +168,72 @@ class Queued:
     request_ids: list[str] = field(default_factory=list)
     already_requested: int = 0
     no_platform: list[str] = field(default_factory=list)
+    # Requests to an abuse address RDAP suggested, waiting for the caseworker's confirmation.
+    awaiting_contact: list[str] = field(default_factory=list)
 
 
-def queue_case(session: Session, case: Case, catalogue: Catalogue) -> Queued:
-    """One removal request per link that has none yet (a withdrawn one does not count)."""
-    queued = Queued()
+def queue_case(
+    session: Session,
+    case: Case,
+    catalogue: Catalogue,
+    legal: Legal | None = None,
+    basis: str | None = None,
+    contacts: dict[str, Suggestion] | None = None,
+) -> Queued:
+    """One removal request per link that has none yet (a withdrawn one does not count),
+    each with the legal basis chosen for the case and its platform, or ``basis`` when a
+    caseworker chose one. A basis that cannot be used for a link refuses the whole command
+    before anything is stored."""
+    legal = legal or legal_for(get_settings().legal_dir)
+    planned = []
     for item in case.items:
         if item.platform_id is None:
-            queued.no_platform.append(item.url)
             continue
         if any(r.state != RequestState.WITHDRAWN for r in item.requests):
-            queued.already_requested += 1
             continue
-        request = new_request(
-            session, item, catalogue.get(item.platform_id), "queued by caseworker"
-        )
+        platform = catalogue.get(item.platform_id)
+        try:
+            choice = choose_basis(facts_of(case), platform, legal, basis)
+        except LegalError as error:
+            raise InputError(f"{item.url}: {error}") from None
+        planned.append((item, platform, choice.basis))
+    queued = Queued()
+    for item in case.items:
+        if any(r.state != RequestState.WITHDRAWN for r in item.requests):
+            queued.already_requested += 1
+        elif item.platform_id is None:
+            queued.no_platform.append(item.url)
+    for item, platform, chosen in planned:
+        request = new_request(session, item, platform, "queued by caseworker", chosen)
         queued.request_ids.append(request.id)
+    # Links on no known platform: a request to the abuse address RDAP suggested, waiting
+    # for the caseworker to confirm it.
+    for item_id, suggestion in (contacts or {}).items():
+        item = next(i for i in case.items if i.id == item_id)
+        if item.platform_id is not None or any(
+            r.state != RequestState.WITHDRAWN for r in item.requests
+        ):
+            continue
+        chosen = choose_basis(facts_of(case), contact_platform(), legal).basis
+        request = new_contact_request(session, item, suggestion, chosen)
+        queued.awaiting_contact.append(request.id)
+        queued.no_platform.remove(item.url)
     return queued
 
 
-def new_request(session: Session, item: Item, platform: Platform, reason: str) -> RemovalRequest:
+def links_without_platform(case: Case) -> list[Item]:
+    """The links no platform file matches that have no request yet."""
+    return [
+        item
+        for item in case.items
+        if item.platform_id is None
+        and not any(r.state != RequestState.WITHDRAWN for r in item.requests)
+    ]
+
+
+def new_request(
+    session: Session, item: Item, platform: Platform, reason: str, basis: str
+) -> RemovalRequest:
     """A queued removal request for a link, starting at the platform's preferred channel."""
     request = RemovalRequest(
         item=item,
@@ -151,6 +241,7 @@ def new_request(session: Session, item: Item, platform: Platform, reason: str) -
         channel_index=0,
         channel=platform.channels[0].type,
         state=RequestState.PENDING,
+        legal_basis=basis,
     )
     session.add(request)
     session.flush()
@@ -162,19 +253,25 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def case_status(case: Case) -> dict[str, Any]:
-    """The ``takedown status --json`` contract: keys are only ever added, never renamed."""
+def case_status(case: Case, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """The ``takedown status --json`` contract: keys are only ever added, never renamed.
+    With the catalogue, each item says what kind of platform it is on (a search engine
+    de-indexes; it does not remove)."""
+    kinds = {p.id: p.kind for p in catalogue.platforms.values()} if catalogue else {}
     return {
         "id": case.id,
         "reference": case.reference,
         "language": case.language,
         "minor": case.minor,
         "notify": case.notify,
+        "country": case.country,
+        "synthetic": case.synthetic,
         "created_at": _iso(case.created_at),
         "items": [
             {
                 "url": item.url,
                 "platform": item.platform_id,
+                "kind": kinds.get(item.platform_id or ""),
                 "status": item.status,
                 "last_checked": _iso(item.last_checked_at),
                 "requests": [
@@ -189,6 +286,9 @@ def case_status(case: Case) -> dict[str, Any]:
                         "next_attempt_at": _iso(request.next_attempt_at),
                         "sent_at": _iso(request.sent_at),
                         "deadline_at": _iso(request.deadline_at),
+                        "legal_basis": request.legal_basis or "terms",
+                        "contact_to": request.contact_to,
+                        "contact_note": request.contact_note,
                     }
                     for request in item.requests
                 ],

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
+import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -24,9 +25,25 @@ from takedown import alerts as alerts_
 from takedown import cases, lifecycle
 from takedown.config import Settings, get_settings
 from takedown.db import migrate, session_scope
-from takedown.platforms import Catalogue, PlatformFileError, catalogue_for
+from takedown.fallback import Suggestion
+from takedown.legal import (
+    Facts,
+    Legal,
+    LegalError,
+    choose_basis,
+    deadline_hours,
+    legal_for,
+)
+from takedown.platforms import Catalogue, Platform, PlatformFileError, catalogue_for
+from takedown.render import RenderError
 from takedown.states import TransitionError
-from takedown.views import cases_view, overdue_view, status_view
+from takedown.views import (
+    cases_view,
+    minor_routes_view,
+    overdue_view,
+    platforms_view,
+    status_view,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +59,7 @@ USER_ERRORS = (
     TransitionError,
     PlatformFileError,
     alerts_.AlertError,
+    LegalError,
 )
 
 
@@ -99,6 +117,24 @@ def _catalogue() -> Catalogue:
     return catalogue_for(_settings().platforms_dir)
 
 
+def _find_abuse_contacts(hosts: dict[str, str], quiet: bool) -> dict[str, Suggestion]:
+    """Ask RDAP who hosts each link on no known platform (cached; one host asked once)."""
+    from takedown.fallback import look_up, suggest
+
+    settings = _settings()
+    by_host: dict[str, Suggestion] = {}
+    with console.status("Asking RDAP who hosts the links on no known platform…") as spinner:
+        if quiet:
+            spinner.stop()
+        for host in set(hosts.values()):
+            by_host[host] = suggest(look_up(host, settings))
+    return {item_id: by_host[host] for item_id, host in hosts.items()}
+
+
+def _legal() -> Legal:
+    return legal_for(_settings().legal_dir)
+
+
 def _rehearsed_catalogue(settings: Settings) -> Catalogue:
     from takedown.delivery import rehearse
 
@@ -133,19 +169,43 @@ def case() -> None:
 @click.option(
     "--minor", is_flag=True, help="The person depicted is a minor: nothing is downloaded."
 )
+@click.option(
+    "--country", help="The victim's country (ISO 3166, e.g. FI): chooses the law notices cite."
+)
+@click.option("--synthetic", is_flag=True, help="The material is AI-made or manipulated.")
+@click.option(
+    "--victim-owns-copyright", is_flag=True, help="The victim took the image (e.g. a selfie)."
+)
+@click.option(
+    "--victim-may-be-named",
+    is_flag=True,
+    help="The victim agrees to be named in a notice (needed for DMCA, which may be published).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print {id, reference} as JSON.")
 @user_errors
 def case_new(
-    victim_email: str, victim_name: str, language: str, minor: bool, as_json: bool
+    victim_email: str,
+    victim_name: str,
+    language: str,
+    minor: bool,
+    country: str | None,
+    synthetic: bool,
+    victim_owns_copyright: bool,
+    victim_may_be_named: bool,
+    as_json: bool,
 ) -> None:
+    facts = Facts(country, minor, synthetic, victim_owns_copyright, victim_may_be_named)
     with _database() as session:
-        opened = cases.open_case(session, victim_name, victim_email, language, minor)
+        opened = cases.open_case(session, victim_name, victim_email, language, minor, facts)
         data = {"id": opened.id, "reference": opened.reference}
+        country_code = opened.country
     if as_json:
         _json(data)
-    else:
-        console.print(f"Opened case [bold cyan]{data['reference']}[/] (id {data['id']}).")
-        console.print(f"Next: takedown case add-urls {data['id']} URL [URL ...]")
+        return
+    console.print(f"Opened case [bold cyan]{data['reference']}[/] (id {data['id']}).")
+    if minor:
+        console.print(minor_routes_view(_legal().routes_for(country_code), country_code))
+    console.print(f"Next: takedown case add-urls {data['id']} URL [URL ...]")
 
 
 @case.command("add-urls", help="Add links to a case; each is validated and matched to a platform.")
@@ -178,21 +238,51 @@ def case_add_urls(case_id: str, urls: tuple[str, ...], as_json: bool) -> None:
         )
 
 
-@case.command("update", help="Change a case: whether the victim gets progress emails.")
+@case.command(
+    "update",
+    help="Change a case: progress emails, and the facts that choose the law of its notices "
+    "(for requests queued afterwards).",
+)
 @click.argument("case_id")
 @click.option(
     "--notify/--no-notify", default=None, help="Send the victim progress emails, or stop."
 )
+@click.option("--country", help="The victim's country (ISO 3166, e.g. FI).")
+@click.option("--synthetic/--real", default=None, help="AI-made, or real material.")
+@click.option("--victim-owns-copyright/--victim-does-not-own-copyright", default=None)
+@click.option("--victim-may-be-named/--victim-may-not-be-named", default=None)
 @user_errors
-def case_update(case_id: str, notify: bool | None) -> None:
-    if notify is None:
-        raise click.UsageError("nothing to change: give --notify or --no-notify")
+def case_update(
+    case_id: str,
+    notify: bool | None,
+    country: str | None,
+    synthetic: bool | None,
+    victim_owns_copyright: bool | None,
+    victim_may_be_named: bool | None,
+) -> None:
+    changes = {
+        "notify": notify,
+        "synthetic": synthetic,
+        "victim_owns_copyright": victim_owns_copyright,
+        "victim_may_be_named": victim_may_be_named,
+    }
+    if country is None and all(value is None for value in changes.values()):
+        raise click.UsageError("nothing to change: give at least one option (see --help)")
     with _database() as session:
         found = cases.find_case(session, case_id)
-        found.notify = notify
+        if country is not None:
+            found.country = cases.country_code(country)
+        for name, value in changes.items():
+            if value is not None:
+                setattr(found, name, value)
         reference = found.reference
-    state = "will get" if notify else "will no longer get"
-    console.print(f"The victim of case {reference} {state} progress emails.")
+    if notify is not None:
+        state = "will get" if notify else "will no longer get"
+        console.print(f"The victim of case {reference} {state} progress emails.")
+    if country is not None or any(
+        value is not None for name, value in changes.items() if name != "notify"
+    ):
+        console.print(f"Case {reference} updated; requests queued from now on use it.")
 
 
 @case.command("list", help="Every case, newest first.")
@@ -209,9 +299,14 @@ def case_list(as_json: bool) -> None:
 
 @main.command("queue", help="Queue one removal request per link of a case for delivery.")
 @click.argument("case_id")
+@click.option(
+    "--basis",
+    type=click.Choice(["dsa", "take_it_down", "dmca", "terms"]),
+    help="The law or policy every notice invokes, instead of the one chosen per platform.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
-def queue(case_id: str, as_json: bool) -> None:
+def queue(case_id: str, basis: str | None, as_json: bool) -> None:
     from takedown.tasks import publish_now
 
     problem = _settings().notifier_problem()
@@ -220,12 +315,17 @@ def queue(case_id: str, as_json: bool) -> None:
     catalogue = _catalogue()
     with _database() as session:
         found = cases.find_case(session, case_id)
-        queued = cases.queue_case(session, found, catalogue)
+        hosts = {item.id: item.host for item in cases.links_without_platform(found)}
+    contacts = _find_abuse_contacts(hosts, as_json)
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        queued = cases.queue_case(session, found, catalogue, _legal(), basis, contacts)
     published = publish_now(queued.request_ids)
     data = {
         "queued": queued.request_ids,
         "already_requested": queued.already_requested,
         "no_known_platform": queued.no_platform,
+        "awaiting_contact": queued.awaiting_contact,
         "broker_reached": published,
     }
     if as_json:
@@ -236,6 +336,11 @@ def queue(case_id: str, as_json: bool) -> None:
         console.print(f"[dim]{queued.already_requested} link(s) already have a request.[/]")
     for url in queued.no_platform:
         console.print(f"[yellow]not queued (no known platform): {url}[/]", highlight=False)
+    for request_id in queued.awaiting_contact:
+        console.print(
+            f"[yellow]link on no known platform: request {request_id[:8]} waits for you to "
+            f"confirm its abuse contact (takedown status; takedown contact confirm)[/]"
+        )
     if queued.request_ids and not published:
         console.print(BROKER_DOWN)
 
@@ -246,11 +351,13 @@ def queue(case_id: str, as_json: bool) -> None:
 @user_errors
 def status(case_id: str, as_json: bool) -> None:
     with _database() as session:
-        data = cases.case_status(cases.find_case(session, case_id))
+        data = cases.case_status(cases.find_case(session, case_id), _catalogue())
     if as_json:
         _json(data)
-    else:
-        console.print(status_view(data))
+        return
+    console.print(status_view(data))
+    if data["minor"]:
+        console.print(minor_routes_view(_legal().routes_for(data["country"]), data["country"]))
 
 
 @main.command("mark-sent", help="Record a request a caseworker submitted (or confirmed) by hand.")
@@ -262,8 +369,8 @@ def mark_sent(request_id: str, ticket: str | None) -> None:
     with _database() as session:
         request = lifecycle.find_request(session, request_id)
         platform = catalogue.platforms.get(request.platform_id)
-        deadline_hours = platform.deadline_hours if platform else None
-        lifecycle.mark_sent_by_caseworker(session, request, ticket, deadline_hours)
+        hours = deadline_hours(request.legal_basis, platform, _legal()) if platform else None
+        lifecycle.mark_sent_by_caseworker(session, request, ticket, hours)
         rid = request.id
     console.print(f"Request {rid} recorded as sent" + (f", ticket {ticket}." if ticket else "."))
 
@@ -284,12 +391,13 @@ def package(request_id: str) -> None:
 @click.argument("request_id")
 @user_errors
 def retry(request_id: str) -> None:
+    from takedown.delivery import platform_of
     from takedown.tasks import publish_now
 
-    catalogue = _catalogue()
+    settings = _settings()
     with _database() as session:
         request = lifecycle.find_request(session, request_id)
-        first_channel = catalogue.get(request.platform_id).channels[0].type
+        first_channel = platform_of(request, settings).channels[0].type
         lifecycle.requeue(session, request, first_channel)
         rid = request.id
     console.print(f"Request {rid} queued again, from its {first_channel} channel.")
@@ -384,6 +492,143 @@ def platforms_check() -> None:
     settings = _settings()
     found = _rehearsed_catalogue(settings)
     console.print(f"{len(found.platforms)} platform file(s) in {settings.platforms_dir} are valid.")
+
+
+@platforms.command("list", help="Every platform: its kind, channels, deadline and legal bases.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def platforms_list(as_json: bool) -> None:
+    rows = [platform_summary(p) for p in sorted(_catalogue().platforms.values(), key=_by_name)]
+    if as_json:
+        _json(rows)
+    else:
+        console.print(platforms_view(rows))
+
+
+@platforms.command("show", help="One platform's definition, as takedown reads it.")
+@click.argument("platform_id")
+@user_errors
+def platforms_show(platform_id: str) -> None:
+    platform = _catalogue().get(platform_id)
+    click.echo(
+        yaml.safe_dump(platform.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    )
+
+
+def _by_name(platform: Platform) -> str:
+    return platform.name.casefold()
+
+
+def platform_summary(platform: Platform) -> dict[str, Any]:
+    return {
+        "id": platform.id,
+        "name": platform.name,
+        "kind": platform.kind,
+        "channels": [channel.type for channel in platform.channels],
+        "deadline_hours": platform.deadline_hours,
+        "legal_bases": list(platform.legal_bases),
+        "escalation": [target.name for target in platform.escalation],
+        "domains": platform.domains,
+        "source": platform.source,
+        "checked": platform.checked.isoformat() if platform.checked else None,
+    }
+
+
+@main.group(help="Abuse contacts of links on no known platform.")
+def contact() -> None:
+    pass
+
+
+@contact.command(
+    "confirm",
+    help="Confirm the abuse address RDAP suggested for a request (or give another with --to); "
+    "the request is then sent.",
+)
+@click.argument("request_id")
+@click.option("--to", help="The address to use instead of the suggested one.")
+@user_errors
+def contact_confirm(request_id: str, to: str | None) -> None:
+    from takedown.fallback import confirm
+    from takedown.tasks import publish_now
+
+    with _database() as session:
+        request = lifecycle.find_request(session, request_id)
+        confirm(session, request, to)
+        rid, address = request.id, request.contact_to
+    console.print(f"Request {rid[:8]} will be sent to {address}.")
+    if not publish_now([rid]):
+        console.print(BROKER_DOWN)
+
+
+@main.group(help="The notice a request sends: preview it, check every template, change its law.")
+def notice() -> None:
+    pass
+
+
+@notice.command("preview", help="Render a request's notice and check it against its legal basis.")
+@click.argument("request_id")
+@user_errors
+def notice_preview(request_id: str) -> None:
+    from takedown.delivery import platform_of
+    from takedown.notices import compose, notice_context
+
+    settings = _settings()
+    with _database() as session:
+        request = lifecycle.find_request(session, request_id)
+        platform = platform_of(request, settings)
+        case = request.item.case
+        basis = request.legal_basis or "terms"
+        choice = choose_basis(cases.facts_of(case), platform, _legal())
+        context = notice_context(case.reference, request.item.url, platform, settings)
+        try:
+            text = compose(request, platform, settings, context)
+        except (RenderError, LegalError) as error:
+            raise click.ClickException(f"request {request.id[:8]}: {error}") from None
+    console.print(f"[bold]Legal basis:[/] {_legal().basis(basis).name} ({basis})")
+    if basis == choice.basis:
+        for reason in choice.passed_over:
+            console.print(f"[dim]not chosen: {reason}[/]", highlight=False)
+    else:
+        console.print(f"[dim]set by a caseworker; {choice.basis} would be chosen now[/]")
+    console.print("[bold green]Every element the basis requires is in the notice.[/]")
+    console.print(f"\n[bold]Subject:[/] {text.subject}\n", highlight=False)
+    click.echo(text.body)
+
+
+@notice.command(
+    "lint",
+    help="Render every legal basis in every language; exit non-zero if one lacks an element.",
+)
+@user_errors
+def notice_lint() -> None:
+    from takedown.notices import sample_notices
+
+    failures = 0
+    for what, problem in sample_notices(_settings()):
+        if problem is None:
+            console.print(f"[green]ok[/]    {what}", highlight=False)
+        else:
+            failures += 1
+            console.print(f"[red]FAIL[/]  {what}: {problem}", highlight=False)
+    if failures:
+        raise click.ClickException(f"{failures} notice(s) lack an element their basis requires")
+
+
+@notice.command("basis", help="Change the law a request's notice invokes, before it is sent.")
+@click.argument("request_id")
+@click.argument("basis", type=click.Choice(["dsa", "take_it_down", "dmca", "terms"]))
+@user_errors
+def notice_basis(request_id: str, basis: str) -> None:
+    from takedown.delivery import platform_of
+
+    with _database() as session:
+        request = lifecycle.find_request(session, request_id)
+        platform = platform_of(request, _settings())
+        lifecycle.check_caseworker_action(request, "withdraw")  # only while not yet sent
+        choose_basis(cases.facts_of(request.item.case), platform, _legal(), basis)
+        request.legal_basis = basis
+        rid = request.id
+    console.print(f"Request {rid[:8]} will invoke {_legal().basis(basis).name}.")
 
 
 @main.command("worker", help="Run a Celery worker (with the beat scheduler embedded when asked).")

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     broker_url: str = "redis://127.0.0.1:6379/0"
     platforms_dir: Path = Field(default_factory=lambda: bundled_dir("platforms"))
     templates_dir: Path = Field(default_factory=lambda: bundled_dir("templates"))
+    legal_dir: Path = Field(default_factory=lambda: bundled_dir("legal"))
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -55,6 +56,15 @@ class Settings(BaseSettings):
     # sent until an operator says who is asking (see ``notifier_problem``).
     notifier_name: str = ""
     notifier_email: str = ""
+    # Who signs TAKE IT DOWN and DMCA notices for the organisation ("/s/ <name>"); the
+    # organisation's name when unset.
+    signatory_name: str = ""
+    # The organisation's trusted-flagger status under Article 22 DSA, in words ("designated
+    # by Traficom, Finland, for illegal intimate imagery"); DSA notices then say so.
+    trusted_flagger: str = ""
+    # Where RDAP lookups of links on no known platform start (the IANA bootstrap files).
+    rdap_bootstrap_url: str = "https://data.iana.org/rdap/"
+    rdap_cache_hours: float = Field(default=24.0, ge=0)
     # Where caseworker alerts are emailed (a team inbox); unset, they are only listed by
     # `takedown alerts` and logged.
     caseworker_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -27,8 +27,17 @@ from takedown.channels.webform import WebformSender
 from takedown.config import Settings, get_settings
 from takedown.db import session_scope
 from takedown.escalation import first_report, next_step, target_for
+from takedown.fallback import ABUSE_CONTACT, contact_platform
+from takedown.legal import (
+    LegalError,
+    compose_notice,
+    deadline_hours,
+    legal_context,
+    legal_for,
+)
 from takedown.lifecycle import claim, move, record_sent
 from takedown.models import Attempt, RemovalRequest, utcnow
+from takedown.notices import NOTICE, compose, notice_context, sample_facts
 from takedown.notify import record_event
 from takedown.platforms import EmailChannel, Platform, PlatformFileError, catalogue_for
 from takedown.render import RenderError, render_fields, render_notice
@@ -50,24 +59,11 @@ class Prepared:
     refusal: Result | None = None
 
 
-def notice_context(
-    reference: str, url: str, platform: Platform, settings: Settings
-) -> dict[str, Any]:
-    """What templates and platform fields may use. The victim's identity is not in it:
-    the organisation is the notifier, and a notice never needs the victim's name."""
-    return {
-        "case": {"reference": reference},
-        "item": {"url": url},
-        "platform": {
-            "id": platform.id,
-            "name": platform.name,
-            # 48, not 48.0, in a notice; fractions stay as they are.
-            "deadline_hours": int(platform.deadline_hours)
-            if platform.deadline_hours.is_integer()
-            else platform.deadline_hours,
-        },
-        "notifier": {"name": settings.notifier_name, "email": settings.notifier_email},
-    }
+def platform_of(request: RemovalRequest, settings: Settings) -> Platform:
+    """The platform file of a request, or the stand-in of a confirmed abuse contact."""
+    if request.platform_id == ABUSE_CONTACT:
+        return contact_platform(request.contact_to)
+    return catalogue_for(settings.platforms_dir).get(request.platform_id)
 
 
 def prepare(request: RemovalRequest, settings: Settings) -> Prepared:
@@ -75,18 +71,18 @@ def prepare(request: RemovalRequest, settings: Settings) -> Prepared:
     if problem:
         return Prepared(None, refusal=Result(Outcome.PERMANENT, error=problem))
     try:
-        platform = catalogue_for(settings.platforms_dir).get(request.platform_id)
+        platform = platform_of(request, settings)
     except PlatformFileError as error:
         return Prepared(None, refusal=Result(Outcome.PERMANENT, error=str(error)))
     route = _route(request, platform)
     if isinstance(route, str):
         return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=route))
-    channel, basis, extra = route
+    channel, template, extra = route
     item = request.item
     context = notice_context(item.case.reference, item.url, platform, settings) | extra
     try:
-        notice = render_notice(settings.templates_dir, basis, platform.notice_language, context)
-    except RenderError as error:
+        notice = compose(request, platform, settings, context, template)
+    except (RenderError, LegalError) as error:
         return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=str(error)))
     context["notice"] = {"subject": notice.subject, "body": notice.body}
     job = Job(
@@ -106,7 +102,7 @@ def _route(request: RemovalRequest, platform: Platform) -> tuple[Any, str, dict[
     if request.escalation_step is None:
         if request.channel_index >= len(platform.channels):
             return f"{platform.id}.yaml no longer has channel {request.channel_index + 1}"
-        return platform.channels[request.channel_index], "generic", {}
+        return platform.channels[request.channel_index], NOTICE, {}
     target = target_for(platform, request.escalation_step)
     if target is None:
         return f"{platform.id}.yaml no longer has escalation step {request.escalation_step}"
@@ -125,9 +121,22 @@ def rehearse(platform: Platform, settings: Settings) -> None:
     misspelt variable or a missing language shows up in `takedown platforms check` and at
     worker start, not at the first real send."""
     url = f"https://{platform.domains[0]}/sample"
-    context = notice_context("TD-0000-SAMPLE", url, platform, settings)
+    legal = legal_for(settings.legal_dir)
     try:
-        notice = render_notice(settings.templates_dir, "generic", platform.notice_language, context)
+        # Every basis the platform may get a notice under, for a case it can be used for.
+        for basis in platform.legal_bases:
+            facts = sample_facts(basis)
+            context = notice_context("TD-0000-SAMPLE", url, platform, settings)
+            context |= legal_context(
+                basis,
+                facts,
+                legal,
+                signatory=settings.signatory_name or settings.notifier_name,
+                trusted_flagger=settings.trusted_flagger,
+                victim_name="Sample Person",
+            )
+            language = platform.notice_language
+            notice = compose_notice(settings.templates_dir, legal, basis, language, facts, context)
         context["notice"] = {"subject": notice.subject, "body": notice.body}
         for channel in platform.channels:
             if not isinstance(channel, EmailChannel):
@@ -140,7 +149,7 @@ def rehearse(platform: Platform, settings: Settings) -> None:
             }
             followup = context | {"original": sample, "target": {"name": "a sample target"}}
             render_notice(settings.templates_dir, "followup", platform.notice_language, followup)
-    except RenderError as error:
+    except (RenderError, LegalError) as error:
         raise PlatformFileError(f"{settings.platforms_dir / platform.id}.yaml: {error}") from None
 
 
@@ -209,7 +218,8 @@ def record(
     match result.outcome:
         case Outcome.DELIVERED:
             assert platform is not None
-            record_sent(session, request, result.ticket, platform.deadline_hours, "delivered")
+            hours = deadline_hours(request.legal_basis, platform, legal_for(settings.legal_dir))
+            record_sent(session, request, result.ticket, hours, "delivered")
         case Outcome.MANUAL:
             move(session, request, RequestState.AWAITING_CASEWORKER, "package prepared")
             request.package = result.package

@@ -34,6 +34,7 @@ from takedown import cases, notify, sweeper
 from takedown.celery_app import app_for
 from takedown.config import Settings, get_settings
 from takedown.db import migrate, session_scope
+from takedown.legal import legal_for
 from takedown.platforms import catalogue_for
 from takedown.states import AT_REST
 from takedown.tasks import publish, publish_now
@@ -104,8 +105,10 @@ channels:
     fields: {"Link to the content": "{{ item.url }}", "Your email": "{{ notifier.email }}"}
 """,
     }
+    # Where a real file cites the platform's help page and the laws it must honour.
+    about = f"source: {site.url('/help')}\nchecked: 2026-11-22\nlegal_bases: [terms]\n"
     for name, text in files.items():
-        (directory / f"{name}.yaml").write_text(text.lstrip(), encoding="utf-8")
+        (directory / f"{name}.yaml").write_text(text.lstrip() + about, encoding="utf-8")
 
 
 def script_fakes(site: FakePlatform) -> None:
@@ -139,6 +142,8 @@ def demo_environment(workdir: Path, smtp_port: int, use_redis: bool) -> Iterator
         "TAKEDOWN_RETRY_BASE_SECONDS": "1",
         "TAKEDOWN_SWEEP_SECONDS": "0.5",
         "TAKEDOWN_QUEUE_PREFIX": f"takedown-demo-{os.getpid()}-",
+        # The demo never asks a real registry who hosts a link.
+        "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
     }
     if not use_redis:
         configured["TAKEDOWN_BROKER_URL"] = "memory://localhost/"
@@ -166,7 +171,7 @@ def open_demo_case(settings: Settings) -> tuple[str, list[str]]:
     with session_scope() as session:
         case = cases.open_case(session, VICTIM["name"], VICTIM["email"], VICTIM["language"])
         cases.add_links(session, case, LINKS, catalogue)
-        queued = cases.queue_case(session, case, catalogue)
+        queued = cases.queue_case(session, case, catalogue, legal_for(settings.legal_dir))
         return case.id, queued.request_ids
 
 

@@ -80,6 +80,16 @@ class Case(Base):
     minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The victim can ask not to get progress emails.
     notify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # What decides the legal basis of each notice (takedown.legal): the victim's country
+    # (ISO 3166 alpha-2), whether the material is AI-made, and the two DMCA conditions.
+    country: Mapped[str | None] = mapped_column(String(2))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    victim_owns_copyright: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    victim_may_be_named: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     items: Mapped[list[Item]] = relationship(
@@ -157,6 +167,13 @@ class RemovalRequest(Base):
     # first ticket, step k to the platform's k-th escalation target.
     escalates_id: Mapped[str | None] = mapped_column(ForeignKey("removal_requests.id"))
     escalation_step: Mapped[int | None] = mapped_column(Integer)
+    # The law or policy the notice invokes (takedown.legal); chosen when queued, or set by a
+    # caseworker. NULL on requests queued before legal bases existed: read as "terms".
+    legal_basis: Mapped[str | None] = mapped_column(String(32))
+    # For a link on no known platform: the abuse address derived from RDAP (contact_note says
+    # where it came from), used only once a caseworker has confirmed it.
+    contact_to: Mapped[str | None] = mapped_column(Text)
+    contact_note: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -259,3 +276,14 @@ class Alert(Base):
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ContactLookup(Base):
+    """A cached RDAP answer (``ip:<address>`` or ``domain:<name>``), so that a case with many
+    links on one host asks the registry once."""
+
+    __tablename__ = "contact_lookups"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    answer: Mapped[str] = mapped_column(Text)  # JSON: what takedown.rdap derived
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

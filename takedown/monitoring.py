@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from takedown.cases import new_request
+from takedown.cases import facts_of, new_request
 from takedown.checks import LinkStatus, Seen, check_link
 from takedown.config import Settings
 from takedown.db import session_scope
+from takedown.legal import choose_basis, legal_for
 from takedown.lifecycle import move
 from takedown.models import Alert, Check, Item, RemovalRequest, utcnow
 from takedown.notify import record_event, record_removals
@@ -86,7 +87,7 @@ def record_check(
         case LinkStatus.REMOVED:
             change = _seen_removed(session, item, settings, now)
         case LinkStatus.ONLINE:
-            change = _seen_online(session, item, catalogue, now)
+            change = _seen_online(session, item, settings, catalogue)
         case LinkStatus.UNKNOWN:
             # Proves nothing either way: a pending confirmation simply waits for a real answer.
             if item.status not in (LinkStatus.REMOVED, "reappeared", LinkStatus.ONLINE):
@@ -161,7 +162,7 @@ def _seen_removed(session: Session, item: Item, settings: Settings, now: datetim
 
 
 def _seen_online(
-    session: Session, item: Item, catalogue: Catalogue, now: datetime
+    session: Session, item: Item, settings: Settings, catalogue: Catalogue
 ) -> Change | None:
     if item.status == LinkStatus.REMOVED:
         item.status = "reappeared"
@@ -173,7 +174,9 @@ def _seen_online(
         if platform is None:
             record_event(session, item.case_id, "content_reappeared")
             return Change(item.id, item.url, "back online; no platform file to send a request")
-        request = new_request(session, item, platform, "the content reappeared")
+        legal = legal_for(settings.legal_dir)
+        basis = choose_basis(facts_of(item.case), platform, legal).basis
+        request = new_request(session, item, platform, "the content reappeared", basis)
         record_event(session, item.case_id, "content_reappeared")
         return Change(item.id, item.url, "back online; a new request is queued", request.id)
     if item.removal_seen_at is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,6 +27,9 @@ from takedown.links import host_of
 from takedown.render import compile_field
 
 LANGUAGES = ("en", "fi", "sv", "de")
+
+# The laws and policies a notice can invoke; each is described in legal/bases.yaml.
+LegalBasisId = Literal["dsa", "take_it_down", "dmca", "terms"]
 
 
 class PlatformFileError(Exception):
@@ -118,12 +122,30 @@ class RemovedRule(_Strict):
 class Platform(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
+    # A search engine can de-index a result; the content stays where it is hosted.
+    kind: Literal["host", "search_engine"] = "host"
+    # The platform's own page the channels were taken from, and when someone last checked it.
+    # Optional so that a minimal file still loads; every file of the catalogue has both.
+    source: WebAddress | None = None
+    checked: date | None = None
+    # The laws and policies this platform must honour; the notice invokes one of them.
+    legal_bases: list[LegalBasisId] = Field(default=["terms"], min_length=1)
     domains: list[str] = Field(min_length=1)
     deadline_hours: float = Field(gt=0)
     channels: list[Channel] = Field(min_length=1)
     removed_when: RemovedRule = RemovedRule()
     escalation: list[EscalationTarget] = []
     notice_language: Literal["en", "fi", "sv", "de"] = "en"
+
+    @field_validator("legal_bases")
+    @classmethod
+    def _terms_always_apply(cls, bases: list[str]) -> list[str]:
+        # Every platform has a policy against non-consensual intimate imagery to fall back on.
+        if "terms" not in bases:
+            raise ValueError("must include 'terms' (the platform's own policy)")
+        if len(set(bases)) != len(bases):
+            raise ValueError("lists a basis twice")
+        return bases
 
     @field_validator("domains")
     @classmethod

@@ -36,7 +36,8 @@ class RequestState(StrEnum):
 S = RequestState
 
 ALLOWED: dict[RequestState, frozenset[RequestState]] = {
-    S.PENDING: frozenset({S.QUEUED, S.WITHDRAWN}),
+    # AWAITING_CASEWORKER: a request to an abuse address RDAP suggested waits for a person.
+    S.PENDING: frozenset({S.QUEUED, S.WITHDRAWN, S.AWAITING_CASEWORKER}),
     S.QUEUED: frozenset({S.SENDING, S.WITHDRAWN}),
     S.RETRYING: frozenset({S.SENDING, S.WITHDRAWN}),
     S.SENDING: frozenset(
@@ -46,7 +47,8 @@ ALLOWED: dict[RequestState, frozenset[RequestState]] = {
     # A caseworker settles these by hand: they checked it arrived, or they send it again.
     S.AMBIGUOUS: frozenset({S.SENT, S.QUEUED, S.WITHDRAWN}),
     S.FAILED: frozenset({S.QUEUED, S.SENT, S.WITHDRAWN}),
-    S.AWAITING_CASEWORKER: frozenset({S.SENT, S.WITHDRAWN}),
+    # QUEUED: the caseworker confirmed the suggested abuse address.
+    S.AWAITING_CASEWORKER: frozenset({S.SENT, S.WITHDRAWN, S.QUEUED}),
     S.SENT: frozenset({S.REMOVED, S.OVERDUE}),
     S.OVERDUE: frozenset({S.REMOVED, S.ESCALATED}),
     S.ESCALATED: frozenset({S.REMOVED}),

@@ -24,6 +24,9 @@ STATE_STYLES = {
 }
 
 
+SEARCH_ENGINE_NOTE = "search engine: de-indexing hides the result; the content stays on its site"
+
+
 def _when(iso: str | None) -> str:
     if not iso:
         return ""
@@ -40,6 +43,12 @@ def _what_next(request: dict[str, Any]) -> str:
         return f"next try {_when(request['next_attempt_at'])}: {request['last_error'] or ''}"
     if state == "sent":
         return f"deadline {_when(request['deadline_at'])}" if request["deadline_at"] else ""
+    if state == "awaiting_caseworker" and request["platform"] == "_abuse-contact":
+        suggested = request["contact_to"] or "none found: give one with --to"
+        return (
+            f"confirm the abuse contact {suggested}: takedown contact confirm "
+            f"{request['id'][:8]}\n({request['contact_note']})"
+        )
     if state == "awaiting_caseworker":
         return f"submit by hand: takedown package {request['id'][:8]}"
     return request["last_error"] or ""
@@ -66,13 +75,15 @@ def status_view(status: dict[str, Any]) -> Group:
             else "not checked yet"
         )
         where = f"{_short_url(item['url'])}\n→ {platform} ({checked})"
+        if item.get("kind") == "search_engine":
+            where += f"\n[yellow]{SEARCH_ENGINE_NOTE}[/]"
         if not item["requests"]:
             hint = "not queued yet" if item["platform"] else "report it by hand for now"
             table.add_row(str(number), where, "", "", "", hint)
         for request in item["requests"]:
             state = Text(request["state"], style=STATE_STYLES.get(request["state"], ""))
             tries = "1 try" if request["attempts"] == 1 else f"{request['attempts']} tries"
-            state.append(f"\n{tries}, {request['channel']}", style="dim")
+            state.append(f"\n{tries}, {request['channel']}, {request['legal_basis']}", style="dim")
             table.add_row(
                 str(number),
                 where,
@@ -112,5 +123,40 @@ def overdue_view(rows: list[dict[str, Any]]) -> Table:
             row["ticket"] or "",
             _when(row["deadline_at"]),
             _short_url(row["url"]),
+        )
+    return table
+
+
+def minor_routes_view(routes: list[Any], country: str | None) -> Group:
+    """The specialised routes for a case involving a child. takedown never uses them itself:
+    the child, a parent or the caseworker does, and some keep the image on the family's
+    own device."""
+    where = f" (country {country})" if country else " (no country set: general routes only)"
+    lines = [
+        Text.assemble(
+            ("This case involves a child", "bold yellow"),
+            f"{where}. Nothing is downloaded. Also use these specialised routes:",
+        )
+    ]
+    for route in routes:
+        lines.append(Text.assemble("- ", (route.name, "bold"), f": {route.url}"))
+        lines.append(Text(f"  {route.what} Who: {route.who}", style="dim"))
+    return Group(*lines)
+
+
+def platforms_view(rows: list[dict[str, Any]]) -> Table:
+    table = Table(expand=True, title="Platforms")
+    for column in ("id", "name", "kind", "channels", "deadline", "legal bases", "checked"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        kind = "[yellow]search engine[/]" if row["kind"] == "search_engine" else "host"
+        table.add_row(
+            row["id"],
+            row["name"],
+            kind,
+            ", ".join(row["channels"]),
+            f"{row['deadline_hours']:g} h",
+            ", ".join(row["legal_bases"]),
+            row["checked"] or "",
         )
     return table

@@ -227,6 +227,15 @@ channels:
     to: ncii@checksite.example
 removed_when: {status: [404, 410], body_contains: ["This content is no longer available"]}
 """,
+    "lawsite": """
+name: Lawsite
+domains: ["lawsite.example"]
+deadline_hours: 72
+legal_bases: [dsa, take_it_down, dmca, terms]
+channels:
+  - type: email
+    to: legal@lawsite.example
+""",
     "escalating": """
 name: Escalating
 domains: ["escalating.example"]
@@ -290,6 +299,9 @@ def platforms_dir(site: FakePlatform) -> Iterator[Path]:
         directory = Path(tmp)
         for name, body in TEST_PLATFORMS.items():
             text = f"id: {name}\n" + body.replace("SITE", site.base_url).lstrip()
+            if "legal_bases:" not in text:
+                text += "legal_bases: [terms]\n"
+            text += f"source: {site.base_url}/{name}/help\nchecked: 2026-11-22\n"
             (directory / f"{name}.yaml").write_text(text, encoding="utf-8")
         yield directory
 
@@ -313,6 +325,8 @@ def base_environment(
         "TAKEDOWN_REDELIVER_AFTER_SECONDS": "2",
         "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": "1",
         "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": "2",
+        # No real registry is ever asked: RDAP goes to a closed port unless a test serves it.
+        "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
     }
 
 

@@ -95,9 +95,15 @@ def test_a_url_on_no_known_platform_is_kept_and_the_caseworker_told(takedown: Ru
     assert added.returncode == 0
     assert "match no platform file" in added.stdout
     queued = takedown("queue", case_id)
-    assert "not queued (no known platform): https://nowhere.example/x.jpg" in queued.stdout
+    assert "waits for you to confirm its abuse contact" in " ".join(queued.stdout.split())
     item = json.loads(takedown("status", case_id, "--json").stdout)["items"][0]
-    assert (item["platform"], item["requests"]) == (None, [])
+    assert item["platform"] is None
+    (request,) = item["requests"]
+    # No RDAP service answers in this test: nothing to suggest, so nothing can be sent until
+    # the caseworker gives an address.
+    assert (request["state"], request["contact_to"]) == ("awaiting_caseworker", None)
+    assert "RDAP" in request["contact_note"] or "could not" in request["contact_note"]
+    refused(takedown("contact", "confirm", request["id"]), "give one with --to")
 
 
 def test_queue_with_the_broker_down_keeps_the_requests_for_the_sweeper(takedown: Run) -> None:
@@ -172,8 +178,8 @@ def test_a_broken_platform_file_is_refused_naming_file_and_field(
     [
         (("'{{ item.url }}'", "'{{ victim.name }}'"), "field 'Link' failed: 'victim' is undefined"),
         (
-            ("deadline_hours: 1", "deadline_hours: 1\nnotice_language: sv"),
-            "no 'sv' template",
+            ("deadline_hours: 1", "deadline_hours: 1\nlegal_bases: [dmca]"),
+            "legal_bases: Value error, must include 'terms'",
         ),
     ],
 )
@@ -267,3 +273,69 @@ def test_a_minor_case_is_checked_without_reading_any_page(
 def test_acknowledging_an_alert_that_does_not_exist_is_a_clear_error(takedown: Run) -> None:
     assert "No open alerts." in takedown("alerts").stdout
     refused(takedown("alerts", "--ack", "999"), "--ack: there is no alert 999")
+
+
+def open_with(takedown: Run, *flags: str) -> str:
+    opened = takedown(
+        "case", "new", "--victim-email", "victim@example.org", "--victim-name", "Aino Virtanen",
+        "--language", "fi", "--json", *flags,
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    return str(json.loads(opened.stdout)["id"])
+
+
+def test_a_country_that_is_not_iso_3166_is_refused_naming_the_option(takedown: Run) -> None:
+    before = case_count(takedown)
+    result = takedown(
+        "case", "new", "--victim-email", "v@example.org", "--victim-name", "A",
+        "--language", "fi", "--country", "Suomi",
+    )  # fmt: skip
+    refused(result, "--country: 'Suomi' is not an ISO 3166 country code")
+    assert case_count(takedown) == before
+
+
+def test_queue_chooses_the_law_per_link_and_preview_shows_why(takedown: Run) -> None:
+    case_id = open_with(takedown, "--country", "fin", "--synthetic")
+    takedown(
+        "case", "add-urls", case_id, "https://lawsite.example/p/1", "https://mailsite.example/p/1"
+    )
+    queued = takedown("queue", case_id, "--json")
+    assert queued.returncode == 0, queued.stderr
+    status = json.loads(takedown("status", case_id, "--json").stdout)
+    assert status["country"] == "FI"
+    bases = {item["platform"]: item["requests"][0]["legal_basis"] for item in status["items"]}
+    assert bases == {"lawsite": "dsa", "mailsite": "terms"}
+    lawsite = next(i for i in status["items"] if i["platform"] == "lawsite")
+    preview = takedown("notice", "preview", lawsite["requests"][0]["id"][:8])
+    assert preview.returncode == 0, preview.stderr
+    assert "EU Digital Services Act, Article 16 notice" in preview.stdout
+    assert "Every element the basis requires is in the notice." in preview.stdout
+    assert "20 luku 7 §" in preview.stdout
+    assert "Aino" not in preview.stdout
+
+
+def test_queue_refuses_a_basis_the_case_does_not_allow_and_stores_nothing(takedown: Run) -> None:
+    case_id = open_with(takedown, "--country", "US", "--victim-owns-copyright")
+    takedown("case", "add-urls", case_id, "https://lawsite.example/p/2")
+    refused(takedown("queue", case_id, "--basis", "dmca"), "has not agreed to be named")
+    status = json.loads(takedown("status", case_id, "--json").stdout)
+    assert status["items"][0]["requests"] == []
+
+
+def test_notice_lint_checks_every_basis_in_every_language(takedown: Run) -> None:
+    result = takedown("notice", "lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dsa/sv for an adult, real, SE" in result.stdout
+    assert "FAIL" not in result.stdout
+
+
+def test_a_case_involving_a_child_lists_the_routes_of_the_victims_country(takedown: Run) -> None:
+    opened = takedown(
+        "case", "new", "--victim-email", "v@example.org", "--victim-name", "A",
+        "--language", "fi", "--minor", "--country", "FI",
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    text = " ".join(opened.stdout.split())
+    assert "Nettivihje" in text
+    assert "Take It Down (NCMEC)" in text
+    assert "Beschwerdestelle" not in text

@@ -15,14 +15,15 @@ CONTEXT = {
     "item": {"url": "https://fotogram.example/p/1"},
     "platform": {"id": "fotogram", "name": "Fotogram", "deadline_hours": 48},
     "notifier": {"name": "Apu ry", "email": "reports@apu.example"},
+    "facts": {"minor": False, "synthetic": False, "country": "FI"},
 }
 
 
 @pytest.mark.parametrize(
     ("language", "phrase"), [("en", "Removal request"), ("fi", "Poistopyyntö")]
 )
-def test_the_generic_notice_renders_in_english_and_finnish(language: str, phrase: str) -> None:
-    notice = render_notice(TEMPLATES, "generic", language, CONTEXT)
+def test_the_terms_notice_renders_in_english_and_finnish(language: str, phrase: str) -> None:
+    notice = render_notice(TEMPLATES, "terms", language, CONTEXT)
     assert notice.subject.startswith(phrase)
     assert "TD-2026-ABC123" in notice.subject
     assert "https://fotogram.example/p/1" in notice.body
@@ -32,8 +33,8 @@ def test_the_generic_notice_renders_in_english_and_finnish(language: str, phrase
 
 
 def write_template(tmp_path: Path, text: str) -> Path:
-    (tmp_path / "notices" / "generic").mkdir(parents=True)
-    (tmp_path / "notices" / "generic" / "en.j2").write_text(text, encoding="utf-8")
+    (tmp_path / "notices" / "terms").mkdir(parents=True)
+    (tmp_path / "notices" / "terms" / "en.j2").write_text(text, encoding="utf-8")
     return tmp_path
 
 
@@ -42,8 +43,8 @@ def test_a_misspelt_variable_is_an_error_naming_template_and_line(tmp_path: Path
         tmp_path,
         "{% block subject %}x{% endblock %}{% block body %}\n\n{{ case.refrence }}{% endblock %}",
     )
-    with pytest.raises(RenderError, match=r"notices/generic/en.j2, line 3 failed: .*refrence"):
-        render_notice(templates, "generic", "en", CONTEXT)
+    with pytest.raises(RenderError, match=r"notices/terms/en.j2, line 3 failed: .*refrence"):
+        render_notice(templates, "terms", "en", CONTEXT)
 
 
 def test_a_template_cannot_reach_python_internals(tmp_path: Path) -> None:
@@ -53,12 +54,12 @@ def test_a_template_cannot_reach_python_internals(tmp_path: Path) -> None:
         "{% block body %}{{ ''.__class__.__mro__ }}{% endblock %}",
     )
     with pytest.raises(RenderError, match="unsafe"):
-        render_notice(templates, "generic", "en", CONTEXT)
+        render_notice(templates, "terms", "en", CONTEXT)
 
 
 def test_a_missing_language_is_a_clear_error() -> None:
-    with pytest.raises(RenderError, match=r"no 'sv' template .*notices/generic/sv.j2"):
-        render_notice(TEMPLATES, "generic", "sv", CONTEXT)
+    with pytest.raises(RenderError, match=r"no 'et' template .*notices/terms/et.j2"):
+        render_notice(TEMPLATES, "terms", "et", CONTEXT)
 
 
 def test_a_subject_with_a_line_break_is_refused(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_a_subject_with_a_line_break_is_refused(tmp_path: Path) -> None:
         "{% block subject %}a{{ '\\n' }}Bcc: x{% endblock %}{% block body %}b{% endblock %}",
     )
     with pytest.raises(RenderError, match="line break"):
-        render_notice(templates, "generic", "en", CONTEXT)
+        render_notice(templates, "terms", "en", CONTEXT)
 
 
 def test_a_field_template_error_names_the_platform_file_and_field() -> None:

@@ -35,7 +35,8 @@ def job_for(settings: Settings) -> JobFactory:
     def build(platform_id: str, url: str, channel_index: int = 0) -> Job:
         platform = catalogue_for(settings.platforms_dir).get(platform_id)
         context = notice_context("TD-2026-TEST01", url, platform, settings)
-        notice = render_notice(settings.templates_dir, "generic", "en", context)
+        context["facts"] = {"minor": False, "synthetic": False, "country": None}
+        notice = render_notice(settings.templates_dir, "terms", "en", context)
         context["notice"] = {"subject": notice.subject, "body": notice.body}
         return Job(
             request_id="0123456789abcdef",
