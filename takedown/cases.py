@@ -235,11 +235,12 @@ def new_request(
     session: Session, item: Item, platform: Platform, reason: str, basis: str
 ) -> RemovalRequest:
     """A queued removal request for a link, starting at the platform's preferred channel."""
+    first = platform.channel_order(item.case.synthetic)[0]
     request = RemovalRequest(
         item=item,
         platform_id=platform.id,
-        channel_index=0,
-        channel=platform.channels[0].type,
+        channel_index=first,
+        channel=platform.channels[first].type,
         state=RequestState.PENDING,
         legal_basis=basis,
     )

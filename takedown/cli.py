@@ -397,8 +397,10 @@ def retry(request_id: str) -> None:
     settings = _settings()
     with _database() as session:
         request = lifecycle.find_request(session, request_id)
-        first_channel = platform_of(request, settings).channels[0].type
-        lifecycle.requeue(session, request, first_channel)
+        platform = platform_of(request, settings)
+        first = platform.channel_order(request.item.case.synthetic)[0]
+        first_channel = platform.channels[first].type
+        lifecycle.requeue(session, request, first, first_channel)
         rid = request.id
     console.print(f"Request {rid} queued again, from its {first_channel} channel.")
     if not publish_now([rid]):

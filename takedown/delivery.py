@@ -243,21 +243,23 @@ def record(
     return False
 
 
+def _later_channels(request: RemovalRequest, platform: Platform) -> list[int]:
+    order = platform.channel_order(request.item.case.synthetic)
+    return [index for index in order if index > request.channel_index]
+
+
 def _give_up(
     session: Session, request: RemovalRequest, platform: Platform | None, error: str
 ) -> bool:
     """This channel cannot deliver: fall back to the platform's next channel, or fail."""
-    next_index = request.channel_index + 1
+    later = [] if platform is None else _later_channels(request, platform)
     # A follow-up has no fallback: its target is the only one at its step.
-    if (
-        platform is None
-        or request.escalation_step is not None
-        or next_index >= len(platform.channels)
-    ):
+    if platform is None or request.escalation_step is not None or not later:
         move(session, request, RequestState.FAILED, error)
         request.last_error = error
         record_event(session, request.item.case_id, "caseworker_needs_you")
         return False
+    next_index = later[0]
     next_kind = platform.channels[next_index].type
     reason = f"{error} (falling back to the {next_kind} channel)"
     move(session, request, RequestState.QUEUED, reason)

@@ -151,12 +151,14 @@ def mark_sent_by_caseworker(
     record_sent(session, request, ticket, deadline_hours, "marked sent by caseworker")
 
 
-def requeue(session: Session, request: RemovalRequest, first_channel: str) -> None:
+def requeue(
+    session: Session, request: RemovalRequest, first_index: int, first_channel: str
+) -> None:
     """Send a failed or ambiguous request again, from the platform's preferred channel."""
     check_caseworker_action(request, "retry")
     alerts.settle_for_request(session, request.id)
     move(session, request, RequestState.QUEUED, "sent again by caseworker")
-    request.channel_index = 0
+    request.channel_index = first_index
     request.channel = first_channel
     request.channel_attempts = 0
     request.next_attempt_at = None

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from takedown.links import host_of
@@ -42,6 +43,9 @@ class _Strict(BaseModel):
 
 
 HttpStatus = Annotated[int, Field(ge=100, le=599)]
+# A channel only for real, or only for AI-made material (e.g. a search engine's separate
+# form for sexual deepfakes); a channel without it takes both.
+ContentKind = Literal["real", "synthetic"]
 
 
 def _web_address(value: str) -> str:
@@ -73,6 +77,7 @@ class SuccessRule(_Strict):
 
 class WebformChannel(_Strict):
     type: Literal["webform"]
+    for_content: ContentKind | None = None
     form_url: WebAddress | None = None
     submit_url: WebAddress
     fields: dict[str, str] = Field(min_length=1)
@@ -91,6 +96,7 @@ class WebformChannel(_Strict):
 
 class EmailChannel(_Strict):
     type: Literal["email"]
+    for_content: ContentKind | None = None
     to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -98,6 +104,7 @@ class ManualChannel(_Strict):
     """A logged-in or CAPTCHA-protected form: a caseworker submits the prepared package."""
 
     type: Literal["manual"]
+    for_content: ContentKind | None = None
     url: WebAddress
     instructions: list[str] = []
     fields: dict[str, str] = {}
@@ -136,6 +143,31 @@ class Platform(_Strict):
     removed_when: RemovedRule = RemovedRule()
     escalation: list[EscalationTarget] = []
     notice_language: Literal["en", "fi", "sv", "de"] = "en"
+
+    def channel_order(self, synthetic: bool) -> list[int]:
+        """The channels a request about this material goes through, in order."""
+        kind = "synthetic" if synthetic else "real"
+        return [
+            index
+            for index, channel in enumerate(self.channels)
+            if channel.for_content in (None, kind)
+        ]
+
+    @model_validator(mode="after")
+    def _every_kind_of_material_has_a_channel(self) -> Platform:
+        for synthetic in (False, True):
+            order = self.channel_order(synthetic)
+            kind = "AI-made" if synthetic else "real"
+            if not order:
+                raise ValueError(f"channels: none takes {kind} material (see for_content)")
+            # A manual channel never fails, so nothing after it would ever be used.
+            manual = [i for i in order if self.channels[i].type == "manual"]
+            if manual and manual[0] != order[-1]:
+                raise ValueError(
+                    f"channels.{order[-1]}: never used for {kind} material, because the manual "
+                    f"channel {manual[0]} comes before it; put the manual channel last"
+                )
+        return self
 
     @field_validator("legal_bases")
     @classmethod

@@ -66,7 +66,7 @@ def test_a_retry_by_the_caseworker_settles_the_alert(environment: Settings) -> N
     request_id, reference = a_request(environment)
     end_in(request_id, RequestState.FAILED)
     with session_scope() as session:
-        requeue(session, session.get_one(RemovalRequest, request_id), "email")
+        requeue(session, session.get_one(RemovalRequest, request_id), 0, "email")
     assert alerts_of(reference) == []
 
 

@@ -103,3 +103,12 @@ def test_platforms_check_names_the_file_and_the_field(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "reddit.yaml: legal_bases.0" in result.stderr
+
+
+def test_ai_made_images_go_to_the_search_engines_deepfake_form() -> None:
+    google = CATALOGUE.get("google-search")
+    (real,) = google.channel_order(synthetic=False)
+    (fake,) = google.channel_order(synthetic=True)
+    assert isinstance(google.channels[fake], ManualChannel)
+    assert google.channels[fake].url.endswith("/answer/9116649")
+    assert real != fake

@@ -129,7 +129,7 @@ def test_a_request_stuck_in_sending_becomes_ambiguous_not_resent(environment: Se
 @pytest.mark.parametrize(
     "action",
     [
-        lambda s, r: requeue(s, r, "email"),
+        lambda s, r: requeue(s, r, 0, "email"),
         lambda s, r: mark_sent_by_caseworker(s, r, "T-1", 48),
         lambda s, r: withdraw(s, r),
     ],
@@ -215,5 +215,5 @@ def test_retry_starts_again_from_the_preferred_channel(environment: Settings) ->
         request.channel_index, request.channel = 1, "email"
     with session_scope() as session:
         request = session.get_one(RemovalRequest, request_id)
-        requeue(session, request, "webform")
+        requeue(session, request, 0, "webform")
         assert (request.state, request.channel_index, request.channel) == ("queued", 0, "webform")

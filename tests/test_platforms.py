@@ -76,6 +76,14 @@ def test_the_issue_example_is_accepted_exactly_as_written(tmp_path: Path) -> Non
             "submit_url",
             "not an http:// or https://",
         ),
+        (
+            (
+                "  - type: webform\n",
+                "  - type: manual\n    url: https://fotogram.com/r\n  - type: webform\n",
+            ),
+            "channels.2",
+            "never used for real material, because the manual channel 0 comes before it",
+        ),
     ],
 )
 def test_a_broken_file_is_refused_naming_the_file_and_the_field(
@@ -88,6 +96,13 @@ def test_a_broken_file_is_refused_naming_the_file_and_the_field(
     assert str(path) in message
     assert field in message
     assert why in message
+
+
+def test_material_no_channel_takes_is_refused(tmp_path: Path) -> None:
+    text = VALID.replace("type: webform\n", "type: webform\n    for_content: real\n")
+    text = text.replace("type: email\n", "type: email\n    for_content: real\n")
+    with pytest.raises(PlatformFileError, match="channels: none takes AI-made material"):
+        load_platform(write(tmp_path, "fotogram", text))
 
 
 def test_invalid_yaml_is_refused_with_its_line(tmp_path: Path) -> None:
