@@ -2,7 +2,7 @@
 #
 #   docker build -t takedown:local .
 #
-# `pip install .` builds the wheel, which bundles platforms/ and templates/ into the package
+# `pip install .` builds the wheel, which bundles platforms/, templates/ and legal/ into the package
 # (see [tool.hatch.build.targets.wheel.force-include] in pyproject.toml), so the image works
 # without a checkout. compose.yaml mounts ./platforms over the bundled copy.
 FROM python:3.11-slim
@@ -17,6 +17,7 @@ COPY pyproject.toml README.md ./
 COPY takedown/ takedown/
 COPY platforms/ platforms/
 COPY templates/ templates/
+COPY legal/ legal/
 RUN pip install . \
     && rm -rf /src
 

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown broker kind {scheme}://; use redis://host:6379/0") from None
         return value
 
+    @field_validator("caseworker_email", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        # compose.yaml passes optional settings as empty strings.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("timezone")
     @classmethod
     def _a_known_time_zone(cls, value: str) -> str:

@@ -120,8 +120,10 @@ def test_an_alert_email_the_relay_refuses_is_tried_again_later(
 
 
 def test_without_a_caseworker_address_alerts_stay_in_the_tool(
-    environment: Settings, smtp: SmtpSink
+    environment: Settings, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    environment = configure(monkeypatch, TAKEDOWN_CASEWORKER_EMAIL="")  # as compose passes it
+    assert environment.caseworker_email is None
     request_id, reference = a_request(environment)
     end_in(request_id, RequestState.FAILED)
     assert email_due(environment) == 0
