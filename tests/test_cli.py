@@ -340,3 +340,19 @@ def test_a_case_involving_a_child_lists_the_routes_of_the_victims_country(takedo
     assert "Nettivihje" in text
     assert "Take It Down (NCMEC)" in text
     assert "Beschwerdestelle" not in text
+
+
+def test_a_caseworker_changes_the_facts_and_the_law_of_a_request_not_yet_sent(
+    takedown: Run,
+) -> None:
+    case_id = open_with(takedown)  # no country yet: no national offence to cite
+    takedown("case", "add-urls", case_id, "https://lawsite.example/p/3")
+    assert takedown("case", "update", case_id, "--country", "se").returncode == 0
+    assert takedown("queue", case_id).returncode == 0
+    (item,) = json.loads(takedown("status", case_id, "--json").stdout)["items"]
+    request = item["requests"][0]
+    assert request["legal_basis"] == "dsa"  # Sweden, real material: 4 kap. 6 c §
+    refused(takedown("notice", "basis", request["id"], "dmca"), "does not hold the copyright")
+    assert takedown("notice", "basis", request["id"], "terms").returncode == 0
+    (item,) = json.loads(takedown("status", case_id, "--json").stdout)["items"]
+    assert item["requests"][0]["legal_basis"] == "terms"
