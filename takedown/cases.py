@@ -20,7 +20,7 @@ from takedown.db import find_by_id_prefix
 from takedown.fallback import Suggestion, contact_platform, new_contact_request
 from takedown.legal import Facts, Legal, LegalError, choose_basis, legal_for
 from takedown.lifecycle import move
-from takedown.links import LinkError, host_of, normalise_link
+from takedown.links import LinkError, host_of, normalise_link, refuse_private_host
 from takedown.models import Case, Item, RemovalRequest
 from takedown.platforms import LANGUAGES, Catalogue, Platform
 from takedown.states import RequestState
@@ -125,19 +125,30 @@ class AddedLinks:
 
 
 def add_links(
-    session: Session, case: Case, raw_urls: list[str], catalogue: Catalogue
+    session: Session,
+    case: Case,
+    raw_urls: list[str],
+    catalogue: Catalogue,
+    allow_private: bool | None = None,
 ) -> AddedLinks:
     """Validate every link, then store the new ones matched to their platforms.
 
     A link on no known platform is still stored (nothing the caseworker found is lost) and
-    reported, so it can be handled by hand or once its platform is defined.
+    reported, so it can be handled by hand or once its platform is defined. A link whose host
+    is, or resolves to, a non-public address is refused (unless private targets are allowed):
+    nothing would ever be sent there, and a check would probe the operator's own network.
     """
+    if allow_private is None:
+        allow_private = get_settings().allow_private_targets
     urls = []
     for position, raw in enumerate(raw_urls, start=1):
         try:
-            urls.append(normalise_link(raw))
+            url = normalise_link(raw)
+            if not allow_private:
+                refuse_private_host(url)
         except LinkError as error:
             raise InputError(f"URL {position} ({raw!r}): {error}") from None
+        urls.append(url)
     existing = set(session.scalars(select(Item.url).where(Item.case_id == case.id)))
     next_position = (
         session.scalar(select(func.max(Item.position)).where(Item.case_id == case.id)) or 0

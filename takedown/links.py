@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from takedown.netguard import HostNotResolved, PrivateTargetError, check_public
+
 # Browsers and platforms stop well before this; anything longer is a paste gone wrong.
 MAX_LINK_CHARS = 4096
 
@@ -56,3 +58,17 @@ def normalise_link(raw: str) -> str:
     return urlunsplit(
         (parts.scheme.lower(), netloc, parts.path or "/", parts.query, parts.fragment)
     )
+
+
+def refuse_private_host(url: str) -> None:
+    """A ``LinkError`` when the link's host is, or resolves to, a loopback, private,
+    link-local or otherwise non-public address. A host that does not resolve now is let
+    through: it may later, and every connection is checked again then."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        check_public(parts.hostname or "", port)
+    except PrivateTargetError as error:
+        raise LinkError(str(error)) from None
+    except HostNotResolved:
+        return

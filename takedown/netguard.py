@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+import urllib3.connection
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
@@ -40,14 +42,74 @@ def check_public(host: str, port: int) -> None:
             )
 
 
+class _PrivatePeer(urllib3.exceptions.NewConnectionError):
+    """The socket connected to a non-public address although the name resolved to a public
+    one when it was checked (DNS re-binding). Nothing was sent."""
+
+    def __init__(self, connection: Any, why: str) -> None:
+        super().__init__(connection, why)
+        self.why = why
+
+
+class _PublicPeer:
+    """Checks the address a connection actually reached, after the TCP connect and before
+    TLS or a byte of HTTP: a name can resolve differently between the check and the
+    connection."""
+
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%")[0])
+        if not peer.is_global:
+            sock.close()
+            raise _PrivatePeer(
+                self,
+                f"{self.host} connected to {peer}, which is not a public address; refused",
+            )
+        return sock
+
+
+class _PublicHTTPConnection(_PublicPeer, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicPeer, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _PublicHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
 class PublicOnlyAdapter(HTTPAdapter):
-    """Checks every request's host, including each hop of a redirect, before connecting."""
+    """Checks every request's host, including each hop of a redirect, before connecting, and
+    the address each connection actually reached."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPPool,
+            "https": _PublicHTTPSPool,
+        }
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         parsed = urlsplit(request.url or "")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         check_public(parsed.hostname or "", port)
-        return super().send(request, *args, **kwargs)
+        try:
+            return super().send(request, *args, **kwargs)
+        except requests.exceptions.ConnectionError as error:
+            cause = error.args[0] if error.args else None
+            if isinstance(cause, urllib3.exceptions.MaxRetryError):
+                cause = cause.reason
+            if isinstance(cause, _PrivatePeer):
+                raise PrivateTargetError(cause.why) from None
+            raise
 
 
 _adapters: dict[bool, HTTPAdapter] = {}

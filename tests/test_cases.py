@@ -140,3 +140,32 @@ def test_status_follows_the_json_contract(environment: Settings) -> None:
         "queued",
     )
     assert "Aino" not in str(status)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1:8080/admin",
+        "http://10.1.2.3/x.jpg",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud metadata service
+        "http://[::1]/x",
+        "http://localhost/x.jpg",  # a name that resolves to loopback
+    ],
+)
+def test_a_link_to_a_non_public_address_is_refused_and_nothing_is_stored(
+    environment: Settings, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    from tests.conftest import configure
+
+    settings = configure(monkeypatch, TAKEDOWN_ALLOW_PRIVATE_TARGETS="0")
+    catalogue = catalogue_for(settings.platforms_dir)
+    with session_scope() as session:
+        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
+        with pytest.raises(InputError, match=r"URL 2 .*which is not a public address; refused"):
+            add_links(session, case, ["https://mailsite.example/p/1", link], catalogue)
+        assert session.scalar(select(func.count()).where(Item.case_id == case.id)) == 0
+        # A public address, and a name that does not resolve (yet), are accepted.
+        added = add_links(
+            session, case, ["http://93.184.215.14/x.jpg", "https://mailsite.example/p/1"], catalogue
+        )
+        assert len(added.added) == 2

@@ -164,14 +164,16 @@ def test_a_request_refused_for_lack_of_a_token_keeps_no_slot(
 
 def test_wait_for_returns_as_soon_as_a_token_refills(client: redis.Redis, prefix: str) -> None:
     polite = HostPoliteness(client, prefix, rate=20, burst=1, max_in_flight=10)
+    taken = time.monotonic()  # the only token goes now; the next one is due 1/20 s later
     granted(polite.try_acquire(HOST)).release()
 
-    started = time.monotonic()
     slot = polite.wait_for(HOST, timeout=2)
-    waited = time.monotonic() - started
+    waited = time.monotonic() - taken
 
     granted(slot).release()
-    assert 0.03 < waited < 0.2  # the script's hint is 1/20 s, not the 2 s timeout
+    # Not before the refill, and long before the 2 s timeout (a loose upper bound: this is
+    # about which of the two it waited for, not about speed).
+    assert 0.045 < waited < 1.0
 
 
 def test_wait_for_gives_up_at_the_timeout_while_the_host_stays_saturated(

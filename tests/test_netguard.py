@@ -1,0 +1,42 @@
+"""Outbound requests reach public addresses only: checked before connecting (each redirect
+hop too) and again on the address each connection actually reached."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from takedown.netguard import PrivateTargetError, new_session
+from takedown.testing.fake_platform import FakePlatform, Reply
+
+
+def test_a_loopback_link_is_refused_before_connecting(site: FakePlatform) -> None:
+    path = f"/guard/{uuid.uuid4().hex[:8]}"
+    site.script(path, Reply(200, "secret admin page"))
+    refused = r"resolves to 127\.0\.0\.1, which is not a public address"
+    with pytest.raises(PrivateTargetError, match=refused):
+        new_session(allow_private=False).get(site.url(path), timeout=2)
+    assert site.requests_to(path, "GET") == []
+
+
+def test_a_name_that_re_binds_to_loopback_after_the_check_is_refused_at_the_connection(
+    site: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS re-binding: the name answered a public address when it was checked, and loopback
+    # when the connection was made. The check passing stands for the first answer.
+    monkeypatch.setattr("takedown.netguard.check_public", lambda host, port: None)
+    path = f"/guard/{uuid.uuid4().hex[:8]}"
+    site.script(path, Reply(200, "secret admin page"))
+    refused = r"connected to 127\.0\.0\.1, which is not a public address"
+    with pytest.raises(PrivateTargetError, match=refused):
+        new_session(allow_private=False).get(site.url(path), timeout=2)
+    assert site.requests_to(path, "GET") == []  # not a byte of HTTP reached it
+
+
+def test_private_targets_are_reached_only_when_allowed(site: FakePlatform) -> None:
+    path = f"/guard/{uuid.uuid4().hex[:8]}"
+    site.script(path, Reply(200, "a page"))
+    answer = new_session(allow_private=True).get(site.url(path), timeout=2)
+    assert answer.status_code == 200
+    assert len(site.requests_to(path, "GET")) == 1
