@@ -114,8 +114,6 @@ def contact_platform(to: str | None = None) -> Platform:
         {
             "id": "abuse-contact",
             "name": "the hosting provider",
-            "source": "https://data.iana.org/rdap/",
-            "checked": "2026-11-22",
             "legal_bases": ["dsa", "terms"],
             "domains": ["abuse-contact.invalid"],
             "deadline_hours": DEADLINE_HOURS,
