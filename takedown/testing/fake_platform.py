@@ -9,42 +9,15 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
+from takedown.testing.loopback import LoopbackServer, Received, Reply, Script
 
-@dataclass(frozen=True)
-class Reply:
-    status: int = 200
-    body: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds to wait before answering (a slow platform, a read time-out)
-
-
-@dataclass(frozen=True)
-class Received:
-    method: str
-    path: str
-    form: dict[str, str]
-    headers: dict[str, str]
-    at: float  # time.monotonic() on arrival
-
-
-class _Script:
-    """A route's replies in order; the last one repeats."""
-
-    def __init__(self, replies: list[Reply]) -> None:
-        self._replies = list(replies)
-        self._lock = threading.Lock()
-
-    def next(self) -> Reply:
-        with self._lock:
-            return self._replies.pop(0) if len(self._replies) > 1 else self._replies[0]
+__all__ = ["FakePlatform", "Received", "Reply"]
 
 
 class _CsrfForm:
@@ -82,46 +55,16 @@ class _CsrfForm:
         return Reply(200, f"<p>Thank you. Report ID: {ticket}</p>")
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A client hanging up mid-request is what the time-out tests do on purpose; the
-    default handler would print its traceback into the test output."""
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
-class FakePlatform:
+class FakePlatform(LoopbackServer):
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self._scripts: dict[str, _Script] = {}
+        self._scripts: dict[str, Script] = {}
         self._forms: dict[str, _CsrfForm] = {}
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(self._handler_class())
 
     def url(self, path: str) -> str:
         return self.base_url + path
-
-    def start(self) -> FakePlatform:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakePlatform:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def csrf_form(self, path: str, ticket_prefix: str = "FG") -> None:
         """GET ``path`` serves a form with a token; POST ``path`` checks it, returns a ticket."""
@@ -129,7 +72,7 @@ class FakePlatform:
 
     def script(self, path: str, *replies: Reply) -> None:
         """Any request to ``path`` gets the next reply; the last one repeats."""
-        self._scripts[path] = _Script(list(replies))
+        self._scripts[path] = Script(list(replies))
 
     def requests_to(self, path: str, method: str = "POST") -> list[Received]:
         with self._lock:

@@ -16,11 +16,11 @@ import ipaddress
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
-from takedown.testing.fake_platform import Received, Reply
+from takedown.testing.loopback import LoopbackServer, Received, Reply, Script
 
 # Real IANA allocations to each regional registry: enough to cover the recorded answers.
 ADDRESS_REGISTRIES = {
@@ -35,32 +35,13 @@ DOMAIN_REGISTRIES = {"verisign": ("com", "net"), "pir": ("org",)}
 RDAP_JSON = "application/rdap+json"
 
 
-class _Replies:
-    """A path's scripted replies in turn; the last one repeats."""
-
-    def __init__(self, replies: tuple[Reply, ...]) -> None:
-        self._replies = list(replies)
-        self._lock = threading.Lock()
-
-    def next(self) -> Reply:
-        with self._lock:
-            return self._replies.pop(0) if len(self._replies) > 1 else self._replies[0]
-
-
-class RdapServer:
+class RdapServer(LoopbackServer):
     def __init__(self) -> None:
         self.received: list[Received] = []
         self._answers: dict[str, Any] = {}  # path -> RDAP object
-        self._scripts: dict[str, _Replies] = {}
+        self._scripts: dict[str, Script] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(self._handler_class())
 
     @property
     def bootstrap_url(self) -> str:
@@ -68,20 +49,6 @@ class RdapServer:
 
     def registry_url(self, registry: str) -> str:
         return f"{self.base_url}/{registry}/"
-
-    def start(self) -> RdapServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> RdapServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ what it answers
 
@@ -99,7 +66,7 @@ class RdapServer:
 
     def script(self, path: str, *replies: Reply) -> None:
         """Requests to ``path`` get these replies in turn, the last one repeating."""
-        self._scripts[path] = _Replies(replies)
+        self._scripts[path] = Script(list(replies))
 
     def requests_to(self, path: str) -> list[Received]:
         with self._lock:
