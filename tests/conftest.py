@@ -345,6 +345,31 @@ def environment(
 # ---------------------------------------------------------------------------- workers
 
 
+@contextmanager
+def running_worker(
+    args: list[str], variables: dict[str, str], workdir: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `takedown worker` subprocess with these settings, ready (it said so in its log)
+    when the block starts, and stopped when it ends."""
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [str(VENV_BIN / "takedown"), "worker", *args],
+            cwd=workdir,
+            env={**os.environ, **variables},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: b" ready." in log.read_bytes(), "the worker", seconds=30)
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 @dataclass
 class Stack:
     """A running takedown: database, Redis, a worker with beat, and the fakes it talks to."""
@@ -380,20 +405,7 @@ def stack(
     with overridden_environment(variables) as settings:
         migrate()
         log = workdir / "worker.log"
-        with log.open("wb") as sink:
-            worker = subprocess.Popen(
-                [str(VENV_BIN / "takedown"), "worker", "--beat", "--loglevel", "INFO", *pool],
-                cwd=workdir,  # the beat schedule file lands here
-                env={**os.environ, **variables},
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            _wait_for(lambda: b" ready." in log.read_bytes(), "the worker", seconds=30)
+        # The beat schedule file lands in the working directory.
+        args = ["--beat", "--loglevel", "INFO", *pool]
+        with running_worker(args, variables, workdir, log):
             yield Stack(settings, site, smtp, log)
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()

@@ -7,8 +7,6 @@ zone whose offset is not a whole hour, so that a schedule read as UTC could neve
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +19,7 @@ from takedown.platforms import catalogue_for
 from takedown.testing.environment import overridden_environment
 from takedown.testing.fake_platform import FakePlatform, Reply
 from takedown.testing.smtp_sink import SmtpSink
-from tests.conftest import VENV_BIN, _wait_for, base_environment
+from tests.conftest import _wait_for, base_environment, running_worker
 
 KATHMANDU = ZoneInfo("Asia/Kathmandu")  # UTC+05:45
 
@@ -58,16 +56,7 @@ def test_beat_fires_the_nightly_check_at_the_configured_local_minute(
             (item,) = add_links(session, case, [site.url(path)], catalogue).added
             item_id = item.id
         log = tmp_path / "worker.log"
-        with log.open("wb") as sink:
-            worker = subprocess.Popen(
-                [str(VENV_BIN / "takedown"), "worker", "--beat", "--pool", "threads"],
-                cwd=tmp_path,
-                env={**os.environ, **variables},
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_for(lambda: b" ready." in log.read_bytes(), "the worker", seconds=30)
+        with running_worker(["--beat", "--pool", "threads"], variables, tmp_path, log):
             with session_scope() as session:
                 assert session.get(NightlyRun, at.date()) is None  # not before its minute
 
@@ -81,9 +70,3 @@ def test_beat_fires_the_nightly_check_at_the_configured_local_minute(
                 run = session.get_one(NightlyRun, at.date())
                 started = run.started_at.astimezone(KATHMANDU)
             assert started.replace(second=0, microsecond=0) == at
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()

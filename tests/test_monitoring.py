@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, select
+
 from takedown.alerts import acknowledge, open_alerts
 from takedown.cases import add_links, open_case, queue_case
 from takedown.checks import LinkStatus, Seen
 from takedown.config import Settings
 from takedown.db import session_scope
 from takedown.lifecycle import move, record_sent
-from takedown.models import Item, RemovalRequest, utcnow
+from takedown.models import Check, Item, RemovalRequest, utcnow
 from takedown.monitoring import items_to_check, record_check
 from takedown.platforms import catalogue_for
 from takedown.states import RequestState
@@ -147,3 +150,31 @@ def test_a_link_whose_host_stays_busy_is_left_for_a_later_check(environment: Set
     with session_scope() as session:
         item = session.get_one(Item, item_id)
         assert (item.last_checked_at, item.status) == (None, "unknown")
+
+
+def test_a_group_that_removes_a_cases_last_links_tells_everything_removed_once(
+    environment: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from takedown.models import Notification
+    from takedown.monitoring import record_checks
+    from tests.conftest import configure
+
+    settings = configure(monkeypatch, TAKEDOWN_REMOVAL_CONFIRM_SECONDS="0")
+    catalogue = catalogue_for(settings.platforms_dir)
+    links = ["https://mailsite.example/p/g1", "https://mailsite.example/p/g2"]
+    with session_scope() as session:
+        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
+        item_ids = [item.id for item in add_links(session, case, links, catalogue).added]
+        case_id = case.id
+    now = utcnow()
+    with session_scope() as session:
+        results = [(item_id, GONE, now) for item_id in item_ids]
+        changes = record_checks(session, results, settings, catalogue)
+    assert [change.what for change in changes] == ["removal confirmed"] * 2
+    with session_scope() as session:
+        events = session.scalars(
+            select(Notification.event).where(Notification.case_id == case_id)
+        ).all()
+        checks = session.scalar(select(func.count()).where(Check.item_id.in_(item_ids)))
+    assert sorted(events) == ["all_removed", "content_removed"]
+    assert checks == 2
