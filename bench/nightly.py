@@ -79,6 +79,7 @@ from sqlalchemy.engine import make_url
 from takedown.celery_app import app_for
 from takedown.checks import LinkStatus, judge
 from takedown.config import Settings, get_settings
+from takedown.crypto import generate_key, keyring
 from takedown.db import get_engine, migrate
 from takedown.models import Case, Check, Item, new_reference, utcnow
 from takedown.platforms import RemovedRule
@@ -306,6 +307,7 @@ def configure(workdir: Path, database_url: str, prefix: str, args: argparse.Name
             "TAKEDOWN_QUEUE_PREFIX": prefix,
             "TAKEDOWN_PLATFORMS_DIR": str(workdir / "platforms"),
             "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
+            "TAKEDOWN_SECRET_KEY": generate_key(),
             "TAKEDOWN_NOTIFIER_NAME": NOTIFIER_NAME,
             "TAKEDOWN_NOTIFIER_EMAIL": NOTIFIER_EMAIL,
             "TAKEDOWN_REMOVAL_CONFIRM_SECONDS": "0",
@@ -372,6 +374,7 @@ def insert_links(links: int, hosts: int, port: int, per_case: int) -> float:
                         "case_id": case_ids[n // per_case],
                         "position": n % per_case + 1,
                         "url": link(n, hosts, port),
+                        "url_hash": keyring().link_hash(link(n, hosts, port)),
                         "host": host_address(host_of_link(n, hosts)),
                         "platform_id": "benchhosts",
                         "status": "unknown",

@@ -56,6 +56,7 @@ from sqlalchemy.engine import make_url
 from takedown import cases
 from takedown.celery_app import app_for
 from takedown.config import Settings, get_settings
+from takedown.crypto import generate_key
 from takedown.db import migrate, session_scope
 from takedown.models import Item, RemovalRequest
 from takedown.platforms import catalogue_for
@@ -109,6 +110,7 @@ def configure(workdir: Path, database_url: str, prefix: str) -> Settings:
             "TAKEDOWN_QUEUE_PREFIX": prefix,
             "TAKEDOWN_PLATFORMS_DIR": str(workdir / "platforms"),
             "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
+            "TAKEDOWN_SECRET_KEY": generate_key(),
             "TAKEDOWN_NOTIFIER_NAME": NOTIFIER_NAME,
             "TAKEDOWN_NOTIFIER_EMAIL": NOTIFIER_EMAIL,
         }

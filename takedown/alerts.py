@@ -89,11 +89,13 @@ def open_alerts(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def acknowledge(session: Session, alert_id: int) -> None:
+def acknowledge(session: Session, alert_id: int) -> str:
+    """Mark an alert as dealt with; the id of its case."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise AlertError(f"--ack: there is no alert {alert_id}")
     alert.acknowledged_at = alert.acknowledged_at or utcnow()
+    return alert.case_id
 
 
 def email_due(settings: Settings, now: datetime | None = None) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from takedown.config import get_settings
+from takedown.crypto import keyring
 from takedown.db import find_by_id_prefix
 from takedown.fallback import Suggestion, contact_platform, new_contact_request
 from takedown.legal import Facts, Legal, LegalError, choose_basis, legal_for
@@ -26,6 +27,9 @@ from takedown.platforms import LANGUAGES, Catalogue, Platform
 from takedown.states import RequestState
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# International or national format: digits with spaces, dashes, dots or brackets.
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,30}$")
+MAX_NOTES_CHARS = 10_000
 
 
 class InputError(ValueError):
@@ -77,6 +81,40 @@ def open_case(
     session.add(case)
     session.flush()
     return case
+
+
+def set_contact_details(case: Case, phone: str | None, notes: str | None) -> None:
+    """The victim's phone and the caseworker's notes: kept for the caseworker, encrypted,
+    never put in a notice or a message."""
+    if phone is not None:
+        cleaned = _clean_text("--victim-phone", phone)
+        if not _PHONE.match(cleaned):
+            raise InputError(f"--victim-phone: {cleaned!r} is not a phone number")
+        case.victim_phone = cleaned
+    if notes is not None:
+        text = notes.strip()
+        if "\x00" in text or len(text) > MAX_NOTES_CHARS:
+            raise InputError(
+                f"--notes: at most {MAX_NOTES_CHARS:,} characters of text, without NUL bytes"
+            )
+        case.notes = text or None
+
+
+def refuse_if_erased(case: Case) -> None:
+    if case.erased_at is not None:
+        raise InputError(
+            f"case {case.reference} was erased on {case.erased_at:%Y-%m-%d}; "
+            "nothing can be added to it"
+        )
+
+
+def refuse_if_closed(case: Case) -> None:
+    refuse_if_erased(case)
+    if case.closed_at is not None:
+        raise InputError(
+            f"case {case.reference} was closed on {case.closed_at:%Y-%m-%d}; reopen it with "
+            "takedown case reopen before adding links or queueing requests"
+        )
 
 
 def country_code(value: str | None) -> str | None:
@@ -138,6 +176,7 @@ def add_links(
     is, or resolves to, a non-public address is refused (unless private targets are allowed):
     nothing would ever be sent there, and a check would probe the operator's own network.
     """
+    refuse_if_closed(case)
     if allow_private is None:
         allow_private = get_settings().allow_private_targets
     urls = []
@@ -149,22 +188,26 @@ def add_links(
         except LinkError as error:
             raise InputError(f"URL {position} ({raw!r}): {error}") from None
         urls.append(url)
-    existing = set(session.scalars(select(Item.url).where(Item.case_id == case.id)))
+    keys = keyring()
+    # Links are stored encrypted, so they are found again by their keyed hashes.
+    existing = set(session.scalars(select(Item.url_hash).where(Item.case_id == case.id)))
     next_position = (
         session.scalar(select(func.max(Item.position)).where(Item.case_id == case.id)) or 0
     )
     result = AddedLinks()
     for url in urls:
-        if url in existing:
+        if existing.intersection(keys.link_hashes(url)):
             result.already_there.append(url)
             continue
-        existing.add(url)
+        url_hash = keys.link_hash(url)
+        existing.add(url_hash)
         next_position += 1
         platform = catalogue.match(url)
         item = Item(
             case=case,
             position=next_position,
             url=url,
+            url_hash=url_hash,
             host=host_of(url),
             platform_id=platform.id if platform else None,
         )
@@ -195,6 +238,7 @@ def queue_case(
     each with the legal basis chosen for the case and its platform, or ``basis`` when a
     caseworker chose one. A basis that cannot be used for a link refuses the whole command
     before anything is stored."""
+    refuse_if_closed(case)
     legal = legal or legal_for(get_settings().legal_dir)
     planned = []
     for item in case.items:
@@ -279,6 +323,8 @@ def case_status(case: Case, catalogue: Catalogue | None = None) -> dict[str, Any
         "country": case.country,
         "synthetic": case.synthetic,
         "created_at": _iso(case.created_at),
+        "closed_at": _iso(case.closed_at),
+        "erased_at": _iso(case.erased_at),
         "items": [
             {
                 "url": item.url,

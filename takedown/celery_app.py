@@ -12,6 +12,7 @@ from kombu import Queue  # type: ignore[attr-defined]
 
 from takedown.config import TASK_TIME_LIMIT_SECONDS, Settings, get_settings
 from takedown.db import forget_inherited_connections
+from takedown.redact import install_log_redaction
 
 # The three of the design, so a slow platform never holds up a victim's notification, and
 # one for the sweep, so that it never waits behind a backlog of deliveries it should manage.
@@ -79,6 +80,8 @@ def _own_database_connections(**_: object) -> None:
 
 
 worker_process_init.connect(_own_database_connections, weak=False)
+# Also when started as `celery -A takedown.celery_app:app` rather than `takedown worker`.
+install_log_redaction()
 
 
 _apps: dict[tuple[str, str], Celery] = {}

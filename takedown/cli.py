@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from takedown import alerts as alerts_
-from takedown import cases, lifecycle
+from takedown import audit, cases, erasure, lifecycle
 from takedown.config import Settings, get_settings
+from takedown.crypto import KeyProblem, keyring
 from takedown.db import migrate, session_scope
 from takedown.fallback import Suggestion
 from takedown.legal import (
@@ -34,7 +35,9 @@ from takedown.legal import (
     deadline_hours,
     legal_for,
 )
+from takedown.models import RemovalRequest, utcnow
 from takedown.platforms import Catalogue, Platform, PlatformFileError, catalogue_for
+from takedown.redact import install_log_redaction
 from takedown.render import RenderError
 from takedown.states import TransitionError
 from takedown.views import (
@@ -54,6 +57,8 @@ BROKER_DOWN = (
 )
 USER_ERRORS = (
     cases.InputError,
+    KeyProblem,
+    erasure.ErasureRefused,
     cases.CaseNotFound,
     lifecycle.RequestNotFound,
     TransitionError,
@@ -104,10 +109,17 @@ def user_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _record_request(
+    session: Session, action: str, request: RemovalRequest, detail: str | None = None
+) -> None:
+    audit.record(session, action, request.item.case_id, request.id, detail)
+
+
 @contextmanager
 def _database() -> Iterator[Session]:
     """A session on the configured database, migrated to the newest schema."""
     _settings()
+    keyring()  # a missing or malformed key is refused before anything is read or stored
     migrate()
     with session_scope() as session:
         yield session
@@ -152,7 +164,7 @@ def _json(data: Any) -> None:
 
 @click.group(help="Get non-consensual intimate images taken down: cases, requests, workers.")
 def main() -> None:
-    pass
+    install_log_redaction()
 
 
 @main.group(help="Open cases and add the links to the material.")
@@ -181,11 +193,15 @@ def case() -> None:
     is_flag=True,
     help="The victim agrees to be named in a notice (needed for DMCA, which may be published).",
 )
+@click.option("--victim-phone", help="A phone number, for the caseworker only; never sent.")
+@click.option("--notes", help="The caseworker's notes; stored encrypted, never sent.")
 @click.option("--json", "as_json", is_flag=True, help="Print {id, reference} as JSON.")
 @user_errors
 def case_new(
     victim_email: str,
     victim_name: str,
+    victim_phone: str | None,
+    notes: str | None,
     language: str,
     minor: bool,
     country: str | None,
@@ -197,6 +213,8 @@ def case_new(
     facts = Facts(country, minor, synthetic, victim_owns_copyright, victim_may_be_named)
     with _database() as session:
         opened = cases.open_case(session, victim_name, victim_email, language, minor, facts)
+        cases.set_contact_details(opened, victim_phone, notes)
+        audit.record(session, "case opened", opened.id)
         data = {"id": opened.id, "reference": opened.reference}
         country_code = opened.country
     if as_json:
@@ -218,6 +236,12 @@ def case_add_urls(case_id: str, urls: tuple[str, ...], as_json: bool) -> None:
     with _database() as session:
         found = cases.find_case(session, case_id)
         added = cases.add_links(session, found, list(urls), catalogue)
+        audit.record(
+            session,
+            "links added",
+            found.id,
+            detail=f"{len(added.added)} added, {len(added.already_there)} already in the case",
+        )
         data: dict[str, list[Any]] = {
             "added": [{"url": i.url, "platform": i.platform_id} for i in added.added],
             "already_in_case": added.already_there,
@@ -251,9 +275,13 @@ def case_add_urls(case_id: str, urls: tuple[str, ...], as_json: bool) -> None:
 @click.option("--synthetic/--real", default=None, help="AI-made, or real material.")
 @click.option("--victim-owns-copyright/--victim-does-not-own-copyright", default=None)
 @click.option("--victim-may-be-named/--victim-may-not-be-named", default=None)
+@click.option("--victim-phone", help="A phone number, for the caseworker only; never sent.")
+@click.option("--notes", help="The caseworker's notes (replacing the earlier ones).")
 @user_errors
 def case_update(
     case_id: str,
+    victim_phone: str | None,
+    notes: str | None,
     notify: bool | None,
     country: str | None,
     synthetic: bool | None,
@@ -266,15 +294,25 @@ def case_update(
         "victim_owns_copyright": victim_owns_copyright,
         "victim_may_be_named": victim_may_be_named,
     }
-    if country is None and all(value is None for value in changes.values()):
+    given = [name for name, value in changes.items() if value is not None]
+    given += [
+        name
+        for name, value in (("country", country), ("victim_phone", victim_phone), ("notes", notes))
+        if value is not None
+    ]
+    if not given:
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     with _database() as session:
         found = cases.find_case(session, case_id)
+        cases.refuse_if_erased(found)
         if country is not None:
             found.country = cases.country_code(country)
+        cases.set_contact_details(found, victim_phone, notes)
         for name, value in changes.items():
             if value is not None:
                 setattr(found, name, value)
+        # Which fields changed, never their values.
+        audit.record(session, "case updated", found.id, detail=", ".join(sorted(given)))
         reference = found.reference
     if notify is not None:
         state = "will get" if notify else "will no longer get"
@@ -295,6 +333,128 @@ def case_list(as_json: bool) -> None:
         _json(rows)
     else:
         console.print(cases_view(rows))
+
+
+@case.command(
+    "close",
+    help="Close a case: its links are no longer checked, and it is erased "
+    "after TAKEDOWN_RETENTION_DAYS.",
+)
+@click.argument("case_id")
+@user_errors
+def case_close(case_id: str) -> None:
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        erasure.close_case(session, found, utcnow())
+        audit.record(session, "case closed", found.id)
+        reference, days = found.reference, _settings().retention_days
+    console.print(f"Case {reference} closed; it will be erased after {days:g} days.")
+
+
+@case.command("reopen", help="Reopen a closed case (not an erased one).")
+@click.argument("case_id")
+@user_errors
+def case_reopen(case_id: str) -> None:
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        cases.refuse_if_erased(found)
+        found.closed_at = None
+        audit.record(session, "case reopened", found.id)
+        reference = found.reference
+    console.print(f"Case {reference} reopened.")
+
+
+@case.command(
+    "erase",
+    help="Remove the victim's identity and the links for good, keeping only anonymous counts.",
+)
+@click.argument("case_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@user_errors
+def case_erase(case_id: str, yes: bool) -> None:
+    with _database() as session:
+        reference = cases.find_case(session, case_id).reference
+    if not yes:
+        click.confirm(
+            f"Erase case {reference}: the victim's identity, notes and links, for good?",
+            abort=True,
+        )
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        summary = erasure.erase_case(session, found, utcnow())
+        audit.record(session, "case erased", found.id)
+    console.print(
+        f"Case {reference} erased. Kept: {summary['links']} link(s) counted, "
+        f"{summary['removed']} removed; no identity, no links."
+    )
+
+
+@main.command("audit", help="Who did what to a case, and when (caseworkers and workers).")
+@click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def audit_log(case_id: str, as_json: bool) -> None:
+    with _database() as session:
+        found = cases.find_case(session, case_id)
+        entries = audit.history(session, found.id)
+        reference = found.reference
+    rows = [
+        {
+            "at": entry.at.isoformat(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "request": entry.request_id,
+            "detail": entry.detail,
+        }
+        for entry in entries
+    ]
+    if as_json:
+        _json(rows)
+        return
+    console.print(f"[bold]Audit log of case {reference}[/]")
+    for entry in entries:
+        request = f" {entry.request_id[:8]}" if entry.request_id else ""
+        detail = f" ({entry.detail})" if entry.detail else ""
+        console.print(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action}{request}{detail}",
+            highlight=False,
+        )
+
+
+@main.group(help="The keys that encrypt victims' identities and links (TAKEDOWN_SECRET_KEY).")
+def keys() -> None:
+    pass
+
+
+@keys.command("generate", help="Print a new key, to put first in TAKEDOWN_SECRET_KEY.")
+def keys_generate() -> None:
+    from takedown.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@keys.command(
+    "rotate",
+    help="Re-encrypt everything under the first key of TAKEDOWN_SECRET_KEY; afterwards the "
+    "older keys can be removed.",
+)
+@user_errors
+def keys_rotate() -> None:
+    from takedown.db import get_engine
+    from takedown.rekey import rotate
+
+    _settings()
+    migrate()
+    ring = keyring()
+    rotation = rotate(get_engine(), ring)
+    with session_scope() as session:
+        audit.record(session, "keys rotated", detail=f"{sum(rotation.values.values())} values")
+    for column, count in rotation.values.items():
+        console.print(f"{column}: {count} value(s) re-encrypted", highlight=False)
+    console.print(f"items.url_hash: {rotation.link_hashes} link hash(es) recomputed")
+    console.print(
+        "Everything is now under the first key; the others can be removed from TAKEDOWN_SECRET_KEY."
+    )
 
 
 @main.command("queue", help="Queue one removal request per link of a case for delivery.")
@@ -320,6 +480,13 @@ def queue(case_id: str, basis: str | None, as_json: bool) -> None:
     with _database() as session:
         found = cases.find_case(session, case_id)
         queued = cases.queue_case(session, found, catalogue, _legal(), basis, contacts)
+        audit.record(
+            session,
+            "requests queued",
+            found.id,
+            detail=f"{len(queued.request_ids) + len(queued.awaiting_contact)} request(s)"
+            + (f", basis {basis}" if basis else ""),
+        )
     published = publish_now(queued.request_ids)
     data = {
         "queued": queued.request_ids,
@@ -351,7 +518,10 @@ def queue(case_id: str, basis: str | None, as_json: bool) -> None:
 @user_errors
 def status(case_id: str, as_json: bool) -> None:
     with _database() as session:
-        data = cases.case_status(cases.find_case(session, case_id), _catalogue())
+        found = cases.find_case(session, case_id)
+        data = cases.case_status(found, _catalogue())
+        # Reading a victim's case is an action too: the log says who looked.
+        audit.record(session, "case viewed", found.id)
     if as_json:
         _json(data)
         return
@@ -371,6 +541,7 @@ def mark_sent(request_id: str, ticket: str | None) -> None:
         platform = catalogue.platforms.get(request.platform_id)
         hours = deadline_hours(request.legal_basis, platform, _legal()) if platform else None
         lifecycle.mark_sent_by_caseworker(session, request, ticket, hours)
+        _record_request(session, "marked sent", request)
         rid = request.id
     console.print(f"Request {rid} recorded as sent" + (f", ticket {ticket}." if ticket else "."))
 
@@ -382,6 +553,7 @@ def package(request_id: str) -> None:
     with _database() as session:
         request = lifecycle.find_request(session, request_id)
         text = request.package
+        _record_request(session, "package viewed", request)
     if not text:
         raise click.ClickException(f"request {request_id} has no manual package")
     click.echo(text)
@@ -401,6 +573,7 @@ def retry(request_id: str) -> None:
         first = platform.channel_order(request.item.case.synthetic)[0]
         first_channel = platform.channels[first].type
         lifecycle.requeue(session, request, first, first_channel)
+        _record_request(session, "retried", request)
         rid = request.id
     console.print(f"Request {rid} queued again, from its {first_channel} channel.")
     if not publish_now([rid]):
@@ -414,6 +587,7 @@ def withdraw(request_id: str) -> None:
     with _database() as session:
         request = lifecycle.find_request(session, request_id)
         lifecycle.withdraw(session, request)
+        _record_request(session, "withdrawn", request)
         rid = request.id
     console.print(f"Request {rid} withdrawn.")
 
@@ -456,7 +630,10 @@ def check(case_id: str | None) -> None:
 def alerts(acknowledge: int | None, as_json: bool) -> None:
     with _database() as session:
         if acknowledge is not None:
-            alerts_.acknowledge(session, acknowledge)
+            case_of_alert = alerts_.acknowledge(session, acknowledge)
+            audit.record(
+                session, "alert acknowledged", case_of_alert, detail=f"alert {acknowledge}"
+            )
         rows = alerts_.open_alerts(session)
     if as_json:
         _json(rows)
@@ -556,6 +733,9 @@ def contact_confirm(request_id: str, to: str | None) -> None:
     with _database() as session:
         request = lifecycle.find_request(session, request_id)
         confirm(session, request, to)
+        _record_request(
+            session, "contact confirmed", request, "another address given" if to else None
+        )
         rid, address = request.id, request.contact_to
     console.print(f"Request {rid[:8]} will be sent to {address}.")
     if not publish_now([rid]):
@@ -586,6 +766,7 @@ def notice_preview(request_id: str) -> None:
             text = compose(request, platform, settings, context)
         except (RenderError, LegalError) as error:
             raise click.ClickException(f"request {request.id[:8]}: {error}") from None
+        _record_request(session, "notice viewed", request)
     console.print(f"[bold]Legal basis:[/] {_legal().basis(basis).name} ({basis})")
     if basis == choice.basis:
         for reason in choice.passed_over:
@@ -629,6 +810,7 @@ def notice_basis(request_id: str, basis: str) -> None:
         lifecycle.check_caseworker_action(request, "withdraw")  # only while not yet sent
         choose_basis(cases.facts_of(request.item.case), platform, _legal(), basis)
         request.legal_basis = basis
+        _record_request(session, "basis changed", request, basis)
         rid = request.id
     console.print(f"Request {rid[:8]} will invoke {_legal().basis(basis).name}.")
 
@@ -643,6 +825,7 @@ def worker(beat: bool, concurrency: int | None, pool: str, loglevel: str) -> Non
     from takedown.celery_app import QUEUES, app_for, queue_name
 
     settings = _settings()
+    keyring()  # refuse to start without the key that opens the victims' data
     migrate()
     _rehearsed_catalogue(settings)  # refuse to start on a broken platform file
     app = app_for(settings)

@@ -70,7 +70,12 @@ class Settings(BaseSettings):
     caseworker_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     allow_private_targets: bool = False
+    # Fernet keys, comma-separated: the first encrypts, all decrypt (takedown.crypto).
     secret_key: str = ""
+    # Days a closed case is kept before the nightly job erases it (takedown.erasure).
+    retention_days: float = Field(default=180.0, gt=0)
+    # Who is acting, for the audit log, where the OS login is a shared service account.
+    actor: str = Field(default="", max_length=128)
 
     http_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     http_read_timeout_seconds: float = Field(default=30.0, gt=0)

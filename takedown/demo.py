@@ -33,6 +33,7 @@ from rich.table import Table
 from takedown import cases, notify, sweeper
 from takedown.celery_app import app_for
 from takedown.config import Settings, get_settings
+from takedown.crypto import generate_key
 from takedown.db import migrate, session_scope
 from takedown.legal import legal_for
 from takedown.platforms import catalogue_for
@@ -144,6 +145,8 @@ def demo_environment(workdir: Path, smtp_port: int, use_redis: bool) -> Iterator
         "TAKEDOWN_QUEUE_PREFIX": f"takedown-demo-{os.getpid()}-",
         # The demo never asks a real registry who hosts a link.
         "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
+        # The demo's database lives as long as the demo, and so does its key.
+        "TAKEDOWN_SECRET_KEY": generate_key(),
     }
     if not use_redis:
         configured["TAKEDOWN_BROKER_URL"] = "memory://localhost/"

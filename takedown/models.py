@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from takedown.crypto import EncryptedText
 from takedown.states import RequestState
 
 
@@ -73,8 +74,12 @@ class Case(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     reference: Mapped[str] = mapped_column(String(32), unique=True, default=new_reference)
-    victim_name: Mapped[str] = mapped_column(Text)
-    victim_email: Mapped[str] = mapped_column(Text)
+    # The victim's identity, encrypted at rest (takedown.crypto); NULL once the case is erased.
+    victim_name: Mapped[str | None] = mapped_column(EncryptedText)
+    victim_email: Mapped[str | None] = mapped_column(EncryptedText)
+    victim_phone: Mapped[str | None] = mapped_column(EncryptedText)
+    # The caseworker's notes: free text, so as sensitive as the identity.
+    notes: Mapped[str | None] = mapped_column(EncryptedText)
     language: Mapped[str] = mapped_column(String(8))
     # A case involving a minor: the service never downloads the content, not even to check.
     minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -91,6 +96,13 @@ class Case(Base):
         Boolean, default=False, server_default=false()
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Closed by a caseworker; erased by one, or by the nightly job once the retention period
+    # after closing has passed. An erased case keeps only anonymous counts.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What an erased case leaves behind: counts of links, requests by state and platforms,
+    # as JSON (takedown.erasure).
+    erased_summary: Mapped[str | None] = mapped_column(Text)
 
     items: Mapped[list[Item]] = relationship(
         back_populates="case", order_by="Item.position", cascade="all, delete-orphan"
@@ -101,12 +113,14 @@ class Item(Base):
     """One link to the material, on one platform (or on none we know yet)."""
 
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("case_id", "url"),)
+    # A link is found again by its keyed hash: the url itself is stored encrypted.
+    __table_args__ = (UniqueConstraint("case_id", "url_hash"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(EncryptedText)
+    url_hash: Mapped[str] = mapped_column(String(64))
     host: Mapped[str] = mapped_column(String(255))
     platform_id: Mapped[str | None] = mapped_column(String(64))
     # online / removed / unknown / reappeared: "removed" only once confirmed.
@@ -152,7 +166,8 @@ class RemovalRequest(Base):
     ticket: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     # For the manual channel: what the caseworker pastes into the platform's form.
-    package: Mapped[str | None] = mapped_column(Text)
+    # It names the victim and the link, so it is encrypted like them.
+    package: Mapped[str | None] = mapped_column(EncryptedText)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -287,3 +302,19 @@ class ContactLookup(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     answer: Mapped[str] = mapped_column(Text)  # JSON: what takedown.rdap derived
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what to a case, and when: every caseworker action. State changes of requests
+    are in ``transitions``; ``takedown audit`` shows both. Never a name, an address or a link:
+    ``detail`` says which fields changed, not their values."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)

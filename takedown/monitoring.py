@@ -25,7 +25,7 @@ from takedown.config import Settings
 from takedown.db import session_scope
 from takedown.legal import choose_basis, legal_for
 from takedown.lifecycle import move
-from takedown.models import Alert, Check, Item, RemovalRequest, utcnow
+from takedown.models import Alert, Case, Check, Item, RemovalRequest, utcnow
 from takedown.notify import record_event, record_removals
 from takedown.platforms import Catalogue, RemovedRule, catalogue_for
 from takedown.states import DELIVERED, NOT_DELIVERED, RequestState
@@ -47,8 +47,12 @@ def items_to_check(
     """Links still online or unknown, and removed links still being watched; the ones
     checked longest ago first."""
     watched_since = now - timedelta(days=settings.reappearance_watch_days)
-    query = select(Item.id).where(
-        or_(Item.status != LinkStatus.REMOVED, Item.removed_at >= watched_since)
+    query = (
+        select(Item.id)
+        .join(Case, Item.case_id == Case.id)
+        # A closed case is done: its links are no longer visited.
+        .where(Case.closed_at.is_(None))
+        .where(or_(Item.status != LinkStatus.REMOVED, Item.removed_at >= watched_since))
     )
     if case_id is not None:
         query = query.where(Item.case_id == case_id)

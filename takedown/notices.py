@@ -59,7 +59,8 @@ def compose(
         legal,
         signatory=settings.signatory_name or settings.notifier_name,
         trusted_flagger=settings.trusted_flagger,
-        victim_name=case.victim_name,
+        # An erased case has no requests left, so the name is always there.
+        victim_name=case.victim_name or "",
     )
     language = platform.notice_language
     if template != NOTICE:

@@ -9,7 +9,7 @@ from celery import shared_task
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy import update
 
-from takedown import alerts, delivery, monitoring, notify, sweeper
+from takedown import alerts, delivery, erasure, monitoring, notify, sweeper
 from takedown import nightly as nightly_run
 from takedown.celery_app import app_for
 from takedown.config import get_settings
@@ -66,6 +66,10 @@ def nightly() -> None:
     for batch in batches:
         app.send_task(CHECK_BATCH, args=[batch])
     log.info("nightly: %d batch(es) of links queued for checking", len(batches))
+    with session_scope() as session:
+        erased = erasure.erase_expired(session, settings, utcnow())
+    if erased:
+        log.info("nightly: %d closed case(s) past the retention period erased", len(erased))
 
 
 CHECK_BATCH = "takedown.tasks.check_batch"

@@ -25,6 +25,7 @@ import redis
 import sqlalchemy
 
 from takedown.config import Settings, get_settings
+from takedown.crypto import generate_key
 from takedown.db import migrate
 from takedown.testing.environment import overridden_environment
 from takedown.testing.fake_platform import FakePlatform
@@ -35,6 +36,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TAKEDOWN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 VENV_BIN = Path(sys.executable).parent
+# One key for the whole test session, inherited by the CLI and worker subprocesses; a test
+# of missing or rotated keys sets its own.
+TEST_SECRET_KEY = os.environ.setdefault("TAKEDOWN_SECRET_KEY", generate_key())
 
 
 def unavailable(reason: str) -> None:
@@ -317,6 +321,7 @@ def base_environment(
         "TAKEDOWN_SMTP_HOST": "127.0.0.1",
         "TAKEDOWN_SMTP_PORT": str(smtp_port),
         "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
+        "TAKEDOWN_SECRET_KEY": TEST_SECRET_KEY,
         "TAKEDOWN_NOTIFIER_NAME": "Test Helpline",
         "TAKEDOWN_NOTIFIER_EMAIL": "reports@helpline.example",
         "TAKEDOWN_RETRY_BASE_SECONDS": "0.3",

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from takedown.config import Settings
 from takedown.platforms import Platform
+from takedown.redact import redact
 from takedown.render import Notice
 
 
@@ -41,6 +42,15 @@ class Result:
     # Seconds the platform asked us to wait (Retry-After), if it did.
     retry_after: float | None = None
     package: str | None = None
+
+    def __post_init__(self) -> None:
+        # Errors and SMTP replies are stored and logged; the exceptions of requests and
+        # smtplib quote URLs and recipients, so every address and link is scrubbed here, once,
+        # for every channel.
+        for name in ("error", "smtp_reply"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, redact(value))
 
 
 @dataclass(frozen=True)

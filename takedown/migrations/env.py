@@ -10,6 +10,10 @@ from takedown.models import Base
 engine = context.config.attributes.get("engine") or get_engine()
 
 with engine.connect() as connection:
+    if connection.dialect.name == "sqlite":
+        # Rebuilding a table drops the old one, which the foreign keys of rows in other
+        # tables would refuse; SQLite only honours this outside a transaction, so first.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -19,3 +23,5 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
     connection.commit()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
