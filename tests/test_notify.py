@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from takedown.cases import add_links, open_case
 from takedown.config import Settings, bundled_dir
@@ -126,3 +127,18 @@ def test_a_template_that_mentions_a_web_address_is_never_sent(
         (row,) = session.query(Notification).filter_by(case_id=case_id)
         assert row.state == "failed"
         assert "mentions a link or a web address" in (row.last_error or "")
+
+
+def test_a_refusal_quoting_the_victims_address_is_stored_without_it(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    case_id, victim = new_case(environment, "en")
+    smtp.refuse(victim, f"550 5.1.1 <{victim}>: Recipient address rejected")
+    tell(case_id, "requests_sent")
+    assert send_due(environment) == 0
+    with session_scope() as session:
+        (row,) = session.scalars(select(Notification).where(Notification.case_id == case_id))
+        assert row.state == "failed"
+        assert row.last_error is not None
+        assert "550 5.1.1 <[email]>: Recipient address rejected" in row.last_error
+        assert victim not in row.last_error

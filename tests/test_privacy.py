@@ -450,3 +450,37 @@ def test_an_older_database_is_encrypted_when_upgraded(own_database: Settings) ->
         # The unique constraint moved to the hash: the same link is found as a duplicate.
         again = add_links(session, case, [LINKS[0]], catalogue_for(own_database.platforms_dir))
         assert again.already_there == [LINKS[0]]
+
+
+def test_keys_generate_and_rotate_from_the_command_line(
+    own_database: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    generated = runner.invoke(main, ["keys", "generate"])
+    new = generated.output.strip()
+    assert generated.exit_code == 0
+    assert len(new) == 44  # 32 bytes, url-safe base64
+    migrate()
+    case_id = open_full_case(own_database)
+    configure(monkeypatch, TAKEDOWN_SECRET_KEY=f"{new},{own_database.secret_key}")
+    rotated = runner.invoke(main, ["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "cases.victim_name: 1 value(s) re-encrypted" in rotated.output
+    assert "items.url_hash: 2 link hash(es) recomputed" in rotated.output
+    configure(monkeypatch, TAKEDOWN_SECRET_KEY=new)
+    with session_scope() as session:
+        assert find_case(session, case_id).victim_name == NAME
+
+
+def test_erase_asks_first_and_a_no_keeps_everything(environment: Settings) -> None:
+    case_id = open_full_case(environment)
+    answered_no = CliRunner().invoke(main, ["case", "erase", case_id], input="n\n")
+    assert answered_no.exit_code == 1
+    assert "Aborted" in answered_no.output
+    with session_scope() as session:
+        assert find_case(session, case_id).victim_name == NAME
+    answered_yes = CliRunner().invoke(main, ["case", "erase", case_id], input="y\n")
+    assert answered_yes.exit_code == 0, answered_yes.output
+    assert "Kept: 2 link(s) counted, 0 removed" in answered_yes.output
+    with session_scope() as session:
+        assert find_case(session, case_id).victim_name is None
