@@ -60,6 +60,17 @@ def status_view(status: dict[str, Any]) -> Group:
         (status["reference"], "bold cyan"),
         f"  id {status['id']}  language {status['language']}  opened {_when(status['created_at'])}",
     )
+    if status.get("erased_at"):
+        return Group(
+            heading,
+            Text(
+                f"Erased {_when(status['erased_at'])}: no identity and no links are kept, "
+                "only the counts (takedown audit shows who did what).",
+                style="yellow",
+            ),
+        )
+    if status.get("closed_at"):
+        heading.append(f"  closed {_when(status['closed_at'])}", style="yellow")
     table = Table(expand=True, show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("link → platform", overflow="fold", min_width=20, ratio=3)

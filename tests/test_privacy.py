@@ -484,3 +484,7 @@ def test_erase_asks_first_and_a_no_keeps_everything(environment: Settings) -> No
     assert "Kept: 2 link(s) counted, 0 removed" in answered_yes.output
     with session_scope() as session:
         assert find_case(session, case_id).victim_name is None
+    shown = CliRunner().invoke(main, ["status", case_id])
+    assert shown.exit_code == 0, shown.output
+    assert "Erased" in shown.output
+    assert "no identity and no links are kept" in shown.output
