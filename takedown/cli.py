@@ -95,13 +95,21 @@ def user_errors(command: F) -> F:
             ) from None
         except DatabaseUnavailable as error:
             raise click.ClickException(
-                f"the database cannot be used (TAKEDOWN_DATABASE_URL): {error.orig}"
+                f"the database cannot be used (TAKEDOWN_DATABASE_URL): {_first_line(error)}"
             ) from None
         except SQLAlchemyError as error:
-            # Parameters are hidden by the engine, so this names no victim and no link.
-            raise click.ClickException(f"the database refused the change: {error}") from None
+            # The driver's own words only: SQLAlchemy's text adds the statement over several
+            # lines. Parameters are hidden by the engine, so this names no victim and no link.
+            raise click.ClickException(
+                f"the database refused the change: {_first_line(error)}"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    cause = getattr(error, "orig", None) or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 @contextmanager
@@ -365,6 +373,7 @@ def status(case_id: str, as_json: bool) -> None:
 @click.option("--ticket", help="The platform's reference number for the report.")
 @user_errors
 def mark_sent(request_id: str, ticket: str | None) -> None:
+    ticket = cases.clean_text("--ticket", ticket) if ticket is not None else None
     catalogue = _catalogue()
     with _database() as session:
         request = lifecycle.find_request(session, request_id)

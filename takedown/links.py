@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from takedown.netguard import HostNotResolved, PrivateTargetError, check_public
+from takedown.safetext import line_problem
 
 # Browsers and platforms stop well before this; anything longer is a paste gone wrong.
 MAX_LINK_CHARS = 4096
@@ -30,8 +31,8 @@ def normalise_link(raw: str) -> str:
         raise LinkError("the link is empty")
     if len(text) > MAX_LINK_CHARS:
         raise LinkError(f"the link is longer than {MAX_LINK_CHARS} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        raise LinkError("the link contains spaces or control characters")
+    if line_problem(text) or any(ch.isspace() for ch in text):
+        raise LinkError("the link contains spaces, control characters or bytes that are not text")
     try:
         parts = urlsplit(text)
         port = parts.port

@@ -15,6 +15,8 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from takedown.safetext import line_problem
+
 # A notice is a page of text; anything larger is a template gone wrong.
 MAX_RENDERED_CHARS = 50_000
 
@@ -104,8 +106,11 @@ def render_message(
         raise RenderError(f"the template {name} has no {{% block {error.args[0]} %}}") from None
     except TemplateError as error:
         raise RenderError(_explain(error, name, template)) from None
-    if "\n" in subject or "\r" in subject:
-        raise RenderError(f"the template {name} rendered a subject with a line break")
+    if line_problem(subject):
+        # The subject becomes an email header: a line break there would start a new one.
+        raise RenderError(
+            f"the template {name} rendered a subject with a line break or control character"
+        )
     return Notice(
         subject=_checked(subject, "the subject"), body=_checked(body, name), language=language
     )
