@@ -19,7 +19,7 @@ from takedown.models import Item, RemovalRequest
 from takedown.netguard import new_session
 from takedown.platforms import Platform
 from takedown.rdap import Contacts, find_contacts
-from takedown.safetext import email_problem
+from takedown.safetext import email_problem, printable
 from takedown.states import RequestState, TransitionError
 
 # The platform id of requests to a derived abuse contact. Platform files cannot use it: their
@@ -55,7 +55,8 @@ def suggest(contacts: Contacts) -> Suggestion:
         ("registrar", contacts.registrar),
     ):
         if contact is not None:
-            who = f" ({contact.organisation})" if contact.organisation else ""
+            # A registry's words end up in the caseworker's terminal: one line, no escapes.
+            who = f" ({printable(contact.organisation, 120)})" if contact.organisation else ""
             parts.append(f"{role}{who}: {contact.email} [{contact.how}; {contact.source}]")
     parts += contacts.problems
     chosen = contacts.hosting or contacts.registrar
