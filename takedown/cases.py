@@ -40,12 +40,12 @@ class CaseNotFound(LookupError):
 def clean_text(field_name: str, value: str) -> str:
     """One line of text a caseworker typed, without surrounding spaces, or an ``InputError``
     naming the field. Case fields reach email headers: a line break must never get there."""
-    problem = line_problem(value)
-    if problem:
-        raise InputError(f"{field_name}: {problem}")
     text = value.strip()
     if not text:
         raise InputError(f"{field_name}: must not be empty")
+    problem = line_problem(text)
+    if problem:
+        raise InputError(f"{field_name}: {problem}")
     if len(text) > MAX_TEXT_CHARS:
         raise InputError(f"{field_name}: longer than {MAX_TEXT_CHARS} characters")
     return text
@@ -90,6 +90,9 @@ def country_code(value: str | None) -> str | None:
     """An ISO 3166 alpha-2 code (``fi`` and ``FIN`` are accepted too), or None."""
     if value is None or not value.strip():
         return None
+    problem = line_problem(value.strip())
+    if problem:
+        raise InputError(f"--country: {problem}")
     try:
         country = pycountry.countries.lookup(value.strip())
     except LookupError:

@@ -439,7 +439,8 @@ def check(case_id: str | None) -> None:
 
     settings = _settings()
     with _database() as session:
-        scope = cases.find_case(session, case_id).id if case_id else None
+        # An empty --case (an unset shell variable) is no case, not every case.
+        scope = cases.find_case(session, case_id).id if case_id is not None else None
         item_ids = items_to_check(session, settings, utcnow(), scope)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("checking links", total=len(item_ids))

@@ -95,6 +95,8 @@ def confirm(session: Session, request: RemovalRequest, to: str | None) -> None:
             f"request {request.id[:8]} is {request.state}; only a request awaiting its "
             "contact can be confirmed"
         )
+    if to is not None and not to.strip():
+        raise TransitionError("--to: must not be empty")
     address = (to or request.contact_to or "").strip()
     if not address:
         raise TransitionError("RDAP found no address for this host: give one with --to")

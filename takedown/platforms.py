@@ -72,7 +72,7 @@ def _one_line(value: str) -> str:
 
 WebAddress = Annotated[str, AfterValidator(_web_address)]
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
-OneLine = Annotated[str, AfterValidator(_one_line)]
+OneLine = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_one_line)]
 # A deadline beyond a year is a typing mistake, and an infinite one cannot be computed.
 Hours = Annotated[float, Field(gt=0, le=366 * 24, allow_inf_nan=False)]
 
@@ -219,8 +219,10 @@ class Platform(_Strict):
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
+    if not first["loc"]:  # a rule across fields names its fields itself
+        return printable(str(first["msg"]).removeprefix("Value error, "))
     # A key of the file can be any text (a line break, a page of it): shown, not printed.
-    field = ".".join(printable(str(part), 80) for part in first["loc"]) or "(top level)"
+    field = ".".join(printable(str(part), 80) for part in first["loc"])
     return f"{field}: {printable(first['msg'])}"
 
 
@@ -237,7 +239,7 @@ def load_platform(path: Path) -> Platform:
         raise PlatformFileError(f"{path}: {_describe(error)}") from None
     if platform.id != path.stem:
         raise PlatformFileError(
-            f"{path}: id: {platform.id!r} must match the file name {path.stem!r}"
+            f"{path}: id: {shown(platform.id)} must match the file name {path.stem!r}"
         )
     return platform
 
@@ -245,15 +247,16 @@ def load_platform(path: Path) -> Platform:
 class Catalogue:
     """Every platform of a directory, with the lookup from a link's host to its platform."""
 
-    def __init__(self, platforms: Iterable[Platform]) -> None:
+    def __init__(self, platforms: Iterable[Platform], directory: Path | None = None) -> None:
         self.platforms = {platform.id: platform for platform in platforms}
         self._by_domain: dict[str, Platform] = {}
         for platform in self.platforms.values():
             for domain in platform.domains:
                 other = self._by_domain.get(domain)
                 if other is not None:
+                    where = f"{directory / platform.id}.yaml: " if directory else ""
                     raise PlatformFileError(
-                        f"domains: {domain!r} is claimed by both {other.id}.yaml and "
+                        f"{where}domains: {domain!r} is claimed by both {other.id}.yaml and "
                         f"{platform.id}.yaml"
                     )
                 self._by_domain[domain] = platform
@@ -265,7 +268,7 @@ class Catalogue:
         misnamed = sorted(directory.glob("*.yml"))
         if misnamed:
             raise PlatformFileError(f"{misnamed[0]}: platform files must end in .yaml")
-        return cls(load_platform(path) for path in sorted(directory.glob("*.yaml")))
+        return cls((load_platform(path) for path in sorted(directory.glob("*.yaml"))), directory)
 
     def get(self, platform_id: str) -> Platform:
         try:

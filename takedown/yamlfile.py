@@ -28,14 +28,19 @@ class _StrictSafeLoader(yaml.SafeLoader):
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, OverflowError) as error:
-            # A scalar the tag's constructor cannot build: `!!int abc`, `2026-13-45`.
+        except yaml.YAMLError:
+            raise
+        except Exception as error:
+            # A value the tag's constructor cannot build, whatever it raises: `!!int abc`
+            # (ValueError), `2026-13-45` (ValueError), `!!timestamp x` (AttributeError).
             value = node.value if isinstance(node.value, str) else node.tag
             raise ConstructorError(
                 None, None, f"cannot read the value {shown(value)} ({error})", node.start_mark
             ) from None
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):  # `!!set Fotogram`: the base class says so
+            return super().construct_mapping(node, deep=deep)
         seen: set[Any] = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
