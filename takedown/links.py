@@ -66,9 +66,17 @@ def refuse_private_host(url: str) -> None:
     link-local or otherwise non-public address. A host that does not resolve now is let
     through: it may later, and every connection is checked again then."""
     parts = urlsplit(url)
+    host = parts.hostname or ""
+    if "%" in host:
+        # An IPv6 zone (fe80::1%eth0) does not resolve, so it would pass as "not resolved
+        # yet"; but only a scoped address such as a link-local one has a zone.
+        raise LinkError(
+            f"{host} has an IPv6 zone, so it is not a public address; refused "
+            "(set TAKEDOWN_ALLOW_PRIVATE_TARGETS=1 only for local testing)"
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        check_public(parts.hostname or "", port)
+        check_public(host, port)
     except PrivateTargetError as error:
         raise LinkError(str(error)) from None
     except HostNotResolved:

@@ -11,6 +11,7 @@ every run; the whole file stays well under a minute.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import string
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from takedown.cli import main
 from takedown.config import bundled_dir
 from takedown.db import migrate, session_scope
 from takedown.fallback import Suggestion
+from takedown.links import LinkError, normalise_link, refuse_private_host
 from takedown.models import Alert, Base, Case
 from takedown.platforms import LANGUAGES, Catalogue, PlatformFileError, catalogue_for, load_platform
 from takedown.safetext import printable
@@ -345,6 +347,41 @@ def test_bad_option_values_on_real_cases_and_requests_change_nothing(
         assert snapshot() == before
 
     check()
+
+
+# ------------------------------------------------------------------ links to addresses
+
+# Spellings of loopback and metadata addresses that a resolver accepts (octal, hex, short).
+ODD_SPELLINGS = ["0177.0.0.1", "127.1", "0x7f.0.0.1", "169.254.169.254",
+                 "[::ffff:127.0.0.1]", "[::ffff:169.254.169.254]", "[fe80::1%25eth0]",
+                 "[::1]", "0.0.0.0", "[::]"]  # fmt: skip
+
+
+def _host(address: ipaddress.IPv4Address | ipaddress.IPv6Address, zone: str) -> str:
+    if address.version == 4:
+        return str(address)
+    return f"[{address}%25{zone}]" if zone else f"[{address}]"  # %25: "%" in a URL
+
+
+@HOSTILE
+@given(st.ip_addresses(), st.sampled_from(["", "", "eth0", "lo", "1"]))
+def test_a_link_to_an_address_is_accepted_exactly_when_the_address_is_public(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, zone: str
+) -> None:
+    # Numeric hosts only: the check resolves nothing over the network for them.
+    zone = zone if address.version == 6 else ""
+    link = f"https://{_host(address, zone)}/p/1"
+    if address.is_global and not zone:
+        refuse_private_host(normalise_link(link))
+        return
+    with pytest.raises(LinkError, match="not a public address; refused"):
+        refuse_private_host(normalise_link(link))
+
+
+@pytest.mark.parametrize("host", ODD_SPELLINGS)
+def test_odd_spellings_of_non_public_addresses_are_refused(host: str) -> None:
+    with pytest.raises(LinkError, match="not a public address; refused"):
+        refuse_private_host(normalise_link(f"http://{host}/latest/meta-data/"))
 
 
 # ------------------------------------------------------------------ platform files
