@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, make_msgid
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from takedown.channels.base import Outcome
-from takedown.channels.email import EmailSender
+from takedown.channels.base import Outcome, Result
+from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
 from takedown.db import session_scope
 from takedown.models import Alert, Case, RemovalRequest, utcnow
@@ -91,7 +88,8 @@ def open_alerts(session: Session) -> list[dict[str, Any]]:
 
 def acknowledge(session: Session, alert_id: int) -> str:
     """Mark an alert as dealt with; the id of its case."""
-    alert = session.get(Alert, alert_id)
+    # Beyond the integer column's range there is no alert (and SQLite cannot even ask).
+    alert = session.get(Alert, alert_id) if 0 < alert_id < 2**31 else None
     if alert is None:
         raise AlertError(f"--ack: there is no alert {alert_id}")
     alert.acknowledged_at = alert.acknowledged_at or utcnow()
@@ -108,8 +106,15 @@ def email_due(settings: Settings, now: datetime | None = None) -> int:
         claimed = _claim(session, now)
         if not claimed:
             return 0
-        message = _message(session, claimed, settings)
-    result = EmailSender(settings).transmit(message, settings.caseworker_email)
+        try:
+            message: EmailMessage | None = _message(session, claimed, settings)
+        except ValueError as error:  # UnsafeHeader: retried below, like a refusal
+            message = None
+            unbuilt = Result(Outcome.PERMANENT, error=f"the email could not be built: {error}")
+    if message is not None:
+        result = EmailSender(settings).transmit(message, settings.caseworker_email)
+    else:
+        result = unbuilt
     with session_scope() as session:
         rows = session.scalars(select(Alert).where(Alert.id.in_(claimed))).all()
         # A message that may have arrived counts as sent: a caseworker can live with missing
@@ -172,12 +177,10 @@ def _message(session: Session, alert_ids: list[int], settings: Settings) -> Emai
         "`takedown alerts` lists every open alert; `takedown status REFERENCE` shows the case.",
         "This message names no link on purpose.",
     ]
-    local, _, domain = settings.notifier_email.partition("@")
-    message = EmailMessage(policy=SMTP)
-    message["From"] = Address(display_name="takedown", username=local, domain=domain)
-    message["To"] = settings.caseworker_email
-    message["Subject"] = f"takedown: {len(rows)} alert(s) need a caseworker"
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=domain or None)
-    message.set_content("\n".join(lines))
-    return message
+    return email_message(
+        settings,
+        sender_name="takedown",
+        to=settings.caseworker_email or "",
+        subject=f"takedown: {len(rows)} alert(s) need a caseworker",
+        body="\n".join(lines),
+    )

@@ -24,9 +24,11 @@ from takedown.lifecycle import move
 from takedown.links import LinkError, host_of, normalise_link, refuse_private_host
 from takedown.models import Case, Item, RemovalRequest
 from takedown.platforms import LANGUAGES, Catalogue, Platform
+from takedown.safetext import email_problem, line_problem, shown
 from takedown.states import RequestState
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Far beyond any real name or ticket; a longer value is a paste gone wrong.
+MAX_TEXT_CHARS = 500
 # International or national format: digits with spaces, dashes, dots or brackets.
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,30}$")
 MAX_NOTES_CHARS = 10_000
@@ -40,12 +42,17 @@ class CaseNotFound(LookupError):
     pass
 
 
-def _clean_text(field_name: str, value: str) -> str:
+def clean_text(field_name: str, value: str) -> str:
+    """One line of text a caseworker typed, without surrounding spaces, or an ``InputError``
+    naming the field. Case fields reach email headers: a line break must never get there."""
     text = value.strip()
     if not text:
         raise InputError(f"{field_name}: must not be empty")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        raise InputError(f"{field_name}: must not contain line breaks or control characters")
+    problem = line_problem(text)
+    if problem:
+        raise InputError(f"{field_name}: {problem}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"{field_name}: longer than {MAX_TEXT_CHARS} characters")
     return text
 
 
@@ -59,13 +66,14 @@ def open_case(
 ) -> Case:
     """A new case. ``facts`` (country, AI-made, copyright and consent to be named) choose
     the legal basis of its notices; ``minor`` there is overridden by the argument."""
-    name = _clean_text("--victim-name", victim_name)
-    email = _clean_text("--victim-email", victim_email)
-    if not _EMAIL.match(email):
-        raise InputError(f"--victim-email: {email!r} is not an email address")
+    name = clean_text("--victim-name", victim_name)
+    email = clean_text("--victim-email", victim_email)
+    problem = email_problem(email)
+    if problem:
+        raise InputError(f"--victim-email: {problem}")
     if language not in LANGUAGES:
         raise InputError(
-            f"--language: {language!r} is not supported; use one of {', '.join(LANGUAGES)}"
+            f"--language: {shown(language)} is not supported; use one of {', '.join(LANGUAGES)}"
         )
     facts = facts or Facts()
     case = Case(
@@ -87,16 +95,18 @@ def set_contact_details(case: Case, phone: str | None, notes: str | None) -> Non
     """The victim's phone and the caseworker's notes: kept for the caseworker, encrypted,
     never put in a notice or a message."""
     if phone is not None:
-        cleaned = _clean_text("--victim-phone", phone)
-        if not _PHONE.match(cleaned):
-            raise InputError(f"--victim-phone: {cleaned!r} is not a phone number")
+        cleaned = clean_text("--victim-phone", phone)
+        if not _PHONE.fullmatch(cleaned):
+            raise InputError(f"--victim-phone: {shown(cleaned)} is not a phone number")
         case.victim_phone = cleaned
     if notes is not None:
         text = notes.strip()
-        if "\x00" in text or len(text) > MAX_NOTES_CHARS:
-            raise InputError(
-                f"--notes: at most {MAX_NOTES_CHARS:,} characters of text, without NUL bytes"
-            )
+        # Notes may run over several lines; each line must still be text.
+        problem = next(filter(None, map(line_problem, text.splitlines())), None)
+        if problem:
+            raise InputError(f"--notes: {problem}")
+        if len(text) > MAX_NOTES_CHARS:
+            raise InputError(f"--notes: longer than {MAX_NOTES_CHARS:,} characters")
         case.notes = text or None
 
 
@@ -121,11 +131,14 @@ def country_code(value: str | None) -> str | None:
     """An ISO 3166 alpha-2 code (``fi`` and ``FIN`` are accepted too), or None."""
     if value is None or not value.strip():
         return None
+    problem = line_problem(value.strip())
+    if problem:
+        raise InputError(f"--country: {problem}")
     try:
         country = pycountry.countries.lookup(value.strip())
     except LookupError:
         raise InputError(
-            f"--country: {value!r} is not an ISO 3166 country code such as FI, DE, SE or US"
+            f"--country: {shown(value)} is not an ISO 3166 country code such as FI, DE, SE or US"
         ) from None
     return str(country.alpha_2)
 
@@ -142,13 +155,15 @@ def facts_of(case: Case) -> Facts:
 
 def find_case(session: Session, key: str) -> Case:
     """A case by its id, its reference, or an unambiguous id prefix of 6 or more characters."""
+    if line_problem(key):  # no id has one, and PostgreSQL refuses a NUL even in a query
+        raise CaseNotFound(f"no case with the id or reference {shown(key)}")
     case = session.get(Case, key) or session.scalar(
         select(Case).where(Case.reference == key.upper())
     )
     if case is None:
         case = find_by_id_prefix(session, Case, key)
     if case is None:
-        raise CaseNotFound(f"no case with the id or reference {key!r}")
+        raise CaseNotFound(f"no case with the id or reference {shown(key)}")
     return case
 
 
@@ -186,7 +201,7 @@ def add_links(
             if not allow_private:
                 refuse_private_host(url)
         except LinkError as error:
-            raise InputError(f"URL {position} ({raw!r}): {error}") from None
+            raise InputError(f"URL {position} ({shown(raw)}): {error}") from None
         urls.append(url)
     keys = keyring()
     # Links are stored encrypted, so they are found again by their keyed hashes.

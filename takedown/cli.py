@@ -100,11 +100,14 @@ def user_errors(command: F) -> F:
             ) from None
         except DatabaseUnavailable as error:
             raise click.ClickException(
-                f"the database cannot be used (TAKEDOWN_DATABASE_URL): {error.orig}"
+                f"the database cannot be used (TAKEDOWN_DATABASE_URL): {_first_line(error)}"
             ) from None
         except SQLAlchemyError as error:
-            # Parameters are hidden by the engine, so this names no victim and no link.
-            raise click.ClickException(f"the database refused the change: {error}") from None
+            # The driver's own words only: SQLAlchemy's text adds the statement over several
+            # lines. Parameters are hidden by the engine, so this names no victim and no link.
+            raise click.ClickException(
+                f"the database refused the change: {_first_line(error)}"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -113,6 +116,11 @@ def _record_request(
     session: Session, action: str, request: RemovalRequest, detail: str | None = None
 ) -> None:
     audit.record(session, action, request.item.case_id, request.id, detail)
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    cause = getattr(error, "orig", None) or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 @contextmanager
@@ -535,6 +543,7 @@ def status(case_id: str, as_json: bool) -> None:
 @click.option("--ticket", help="The platform's reference number for the report.")
 @user_errors
 def mark_sent(request_id: str, ticket: str | None) -> None:
+    ticket = cases.clean_text("--ticket", ticket) if ticket is not None else None
     catalogue = _catalogue()
     with _database() as session:
         request = lifecycle.find_request(session, request_id)
@@ -604,7 +613,8 @@ def check(case_id: str | None) -> None:
 
     settings = _settings()
     with _database() as session:
-        scope = cases.find_case(session, case_id).id if case_id else None
+        # An empty --case (an unset shell variable) is no case, not every case.
+        scope = cases.find_case(session, case_id).id if case_id is not None else None
         item_ids = items_to_check(session, settings, utcnow(), scope)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("checking links", total=len(item_ids))

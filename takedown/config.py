@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from takedown.safetext import email_problem, line_problem
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -152,6 +154,25 @@ class Settings(BaseSettings):
     def _empty_means_unset(cls, value: object) -> object:
         # compose.yaml passes optional settings as empty strings.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("notifier_name", "signatory_name", "trusted_flagger")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # They sign every notice, and the name is in the From header of every email.
+        problem = line_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("notifier_email", "caseworker_email")
+    @classmethod
+    def _an_email_address(cls, value: str | None) -> str | None:
+        if not value:  # unset: notifier_problem() says what that means
+            return value
+        problem = email_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("timezone")
     @classmethod

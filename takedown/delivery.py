@@ -15,6 +15,7 @@ from time import perf_counter
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,6 +42,7 @@ from takedown.notices import NOTICE, compose, notice_context, sample_facts
 from takedown.notify import record_event
 from takedown.platforms import EmailChannel, Platform, PlatformFileError, catalogue_for
 from takedown.render import RenderError, render_fields, render_notice
+from takedown.safetext import shown
 from takedown.states import RequestState
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,14 @@ class Prepared:
 def platform_of(request: RemovalRequest, settings: Settings) -> Platform:
     """The platform file of a request, or the stand-in of a confirmed abuse contact."""
     if request.platform_id == ABUSE_CONTACT:
-        return contact_platform(request.contact_to)
+        try:
+            return contact_platform(request.contact_to)
+        except ValidationError:
+            # Stored before addresses were checked as strictly, or edited in the database.
+            raise PlatformFileError(
+                f"the abuse contact {shown(request.contact_to or '')} is not an email address; "
+                "give one with takedown contact confirm --to"
+            ) from None
     return catalogue_for(settings.platforms_dir).get(request.platform_id)
 
 

@@ -8,7 +8,6 @@ a suggestion: the request waits in ``awaiting_caseworker`` until a caseworker co
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -20,13 +19,13 @@ from takedown.models import Item, RemovalRequest
 from takedown.netguard import new_session
 from takedown.platforms import Platform
 from takedown.rdap import Contacts, find_contacts
+from takedown.safetext import email_problem, printable
 from takedown.states import RequestState, TransitionError
 
 # The platform id of requests to a derived abuse contact. Platform files cannot use it: their
 # ids start with a letter or a digit.
 ABUSE_CONTACT = "_abuse-contact"
 DEADLINE_HOURS = 72.0
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,8 @@ def suggest(contacts: Contacts) -> Suggestion:
         ("registrar", contacts.registrar),
     ):
         if contact is not None:
-            who = f" ({contact.organisation})" if contact.organisation else ""
+            # A registry's words end up in the caseworker's terminal: one line, no escapes.
+            who = f" ({printable(contact.organisation, 120)})" if contact.organisation else ""
             parts.append(f"{role}{who}: {contact.email} [{contact.how}; {contact.source}]")
     parts += contacts.problems
     chosen = contacts.hosting or contacts.registrar
@@ -95,11 +95,14 @@ def confirm(session: Session, request: RemovalRequest, to: str | None) -> None:
             f"request {request.id[:8]} is {request.state}; only a request awaiting its "
             "contact can be confirmed"
         )
+    if to is not None and not to.strip():
+        raise TransitionError("--to: must not be empty")
     address = (to or request.contact_to or "").strip()
     if not address:
         raise TransitionError("RDAP found no address for this host: give one with --to")
-    if not _EMAIL.match(address):
-        raise TransitionError(f"--to: {address!r} is not an email address")
+    problem = email_problem(address)
+    if problem:
+        raise TransitionError(f"--to: {problem}")
     if to:
         request.contact_note = f"given by the caseworker; RDAP said: {request.contact_note}"
     request.contact_to = address

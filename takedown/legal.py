@@ -17,11 +17,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from takedown.platforms import LegalBasisId, Platform
 from takedown.render import Notice, RenderError, render_notice
+from takedown.yamlfile import YamlFileError, read_yaml
 
 # The Member States, where the DSA applies (ISO 3166 alpha-2).
 EU_COUNTRIES = frozenset(
@@ -116,13 +116,9 @@ class Legal:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise LegalError(f"{path}{where}: not valid YAML: {error}") from None
-    except OSError as error:
-        raise LegalError(f"{path}: cannot be read: {error}") from None
+        return read_yaml(path)
+    except YamlFileError as error:
+        raise LegalError(str(error)) from None
 
 
 def _validated(path: Path, model: type[BaseModel], data: Any, where: str) -> Any:

@@ -16,6 +16,7 @@ from takedown import alerts
 from takedown.db import find_by_id_prefix
 from takedown.models import Item, RemovalRequest, Transition, utcnow
 from takedown.notify import record_event
+from takedown.safetext import line_problem, shown
 from takedown.states import (
     CLAIMABLE,
     NOT_DELIVERED,
@@ -88,12 +89,14 @@ def claim(session: Session, request_id: str, now: datetime | None = None) -> Rem
 
 def find_request(session: Session, request_id: str) -> RemovalRequest:
     """A request by its id or an unambiguous prefix of it (at least 6 characters)."""
+    if line_problem(request_id):  # no id has one, and PostgreSQL refuses a NUL in a query
+        raise RequestNotFound(f"no removal request with the id {shown(request_id)}")
     request = session.get(RemovalRequest, request_id) or find_by_id_prefix(
         session, RemovalRequest, request_id
     )
     if request is not None:
         return request
-    raise RequestNotFound(f"no removal request with the id {request_id!r}")
+    raise RequestNotFound(f"no removal request with the id {shown(request_id)}")
 
 
 def record_sent(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from takedown.netguard import HostNotResolved, PrivateTargetError, check_public
+from takedown.safetext import line_problem
 
 # Browsers and platforms stop well before this; anything longer is a paste gone wrong.
 MAX_LINK_CHARS = 4096
@@ -30,8 +31,8 @@ def normalise_link(raw: str) -> str:
         raise LinkError("the link is empty")
     if len(text) > MAX_LINK_CHARS:
         raise LinkError(f"the link is longer than {MAX_LINK_CHARS} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        raise LinkError("the link contains spaces or control characters")
+    if line_problem(text) or any(ch.isspace() for ch in text):
+        raise LinkError("the link contains spaces, control characters or bytes that are not text")
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -65,9 +66,17 @@ def refuse_private_host(url: str) -> None:
     link-local or otherwise non-public address. A host that does not resolve now is let
     through: it may later, and every connection is checked again then."""
     parts = urlsplit(url)
+    host = parts.hostname or ""
+    if "%" in host:
+        # An IPv6 zone (fe80::1%eth0) does not resolve, so it would pass as "not resolved
+        # yet"; but only a scoped address such as a link-local one has a zone.
+        raise LinkError(
+            f"{host} has an IPv6 zone, so it is not a public address; refused "
+            "(set TAKEDOWN_ALLOW_PRIVATE_TARGETS=1 only for local testing)"
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        check_public(parts.hostname or "", port)
+        check_public(host, port)
     except PrivateTargetError as error:
         raise LinkError(str(error)) from None
     except HostNotResolved:

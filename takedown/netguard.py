@@ -28,6 +28,11 @@ class HostNotResolved(requests.exceptions.ConnectionError):
     """The host name did not resolve; nothing was sent, so trying later is safe."""
 
 
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is on the public internet; the one verdict both checks use."""
+    return address.is_global
+
+
 def check_public(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -35,7 +40,7 @@ def check_public(host: str, port: int) -> None:
         raise HostNotResolved(f"the host {host} could not be resolved ({error.strerror})") from None
     for *_, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
-        if not address.is_global:
+        if not is_public(address):
             raise PrivateTargetError(
                 f"{host} resolves to {address}, which is not a public address; refused "
                 "(set TAKEDOWN_ALLOW_PRIVATE_TARGETS=1 only for local testing)"
@@ -61,7 +66,7 @@ class _PublicPeer:
     def _new_conn(self) -> socket.socket:
         sock: socket.socket = super()._new_conn()  # type: ignore[misc]
         peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%")[0])
-        if not peer.is_global:
+        if not is_public(peer):
             sock.close()
             raise _PrivatePeer(
                 self,

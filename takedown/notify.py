@@ -14,16 +14,13 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, make_msgid
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from takedown.channels.base import Outcome, Result
-from takedown.channels.email import EmailSender
+from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
 from takedown.db import session_scope
 from takedown.models import Case, Item, Notification, utcnow
@@ -132,16 +129,16 @@ def compose(case: Case, events: list[str], settings: Settings) -> Notice:
 
 
 def message_to_victim(case: Case, notice: Notice, settings: Settings) -> EmailMessage:
-    local, _, domain = settings.notifier_email.partition("@")
-    message = EmailMessage(policy=SMTP)
-    message["From"] = Address(display_name=settings.notifier_name, username=local, domain=domain)
-    message["To"] = case.victim_email
-    message["Subject"] = notice.subject
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=domain or None)
-    message.set_content(notice.body)
-    message["Content-Language"] = case.language  # after set_content, which resets Content-*
-    return message
+    if case.victim_email is None:
+        raise ValueError(f"case {case.reference} was erased; it has no address to write to")
+    return email_message(
+        settings,
+        sender_name=settings.notifier_name,
+        to=case.victim_email,
+        subject=notice.subject,
+        body=notice.body,
+        language=case.language,
+    )
 
 
 def send_due(settings: Settings, now: datetime | None = None) -> int:
@@ -171,7 +168,8 @@ def _send_case(pending: Pending, settings: Settings, now: datetime) -> int:
         if not _claim(session, pending):
             return 0
         case = session.get_one(Case, pending.case_id)
-        if not case.notify:
+        if not case.notify or case.victim_email is None:
+            # An erased case has no address left (and was set not to notify).
             _settle(session, pending, "skipped", "the victim asked not to get these emails")
             return 0
         try:

@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from jinja2 import TemplateSyntaxError
 from pydantic import (
     AfterValidator,
@@ -26,6 +25,8 @@ from pydantic import (
 
 from takedown.links import host_of
 from takedown.render import compile_field
+from takedown.safetext import email_problem, line_problem, printable, shown
+from takedown.yamlfile import YamlFileError, read_yaml
 
 LANGUAGES = ("en", "fi", "sv", "de")
 
@@ -49,12 +50,31 @@ ContentKind = Literal["real", "synthetic"]
 
 
 def _web_address(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"{value!r} is not an http:// or https:// address")
+    if not re.match(r"^https?://[^/\s]+", value) or line_problem(value) or " " in value:
+        raise ValueError(f"{shown(value)} is not an http:// or https:// address")
+    return value
+
+
+def _email_address(value: str) -> str:
+    problem = email_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _one_line(value: str) -> str:
+    # Names reach notices' subjects, and so email headers.
+    problem = line_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
 WebAddress = Annotated[str, AfterValidator(_web_address)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+OneLine = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_one_line)]
+# A deadline beyond a year is a typing mistake, and an infinite one cannot be computed.
+Hours = Annotated[float, Field(gt=0, le=366 * 24, allow_inf_nan=False)]
 
 
 class SuccessRule(_Strict):
@@ -90,14 +110,18 @@ class WebformChannel(_Strict):
             try:
                 compile_field(expression)
             except TemplateSyntaxError as error:
-                raise ValueError(f"field {name!r} is not a valid template: {error}") from None
+                # str(error) spans lines (it quotes the source); the message and line do not.
+                raise ValueError(
+                    f"field {shown(name)} is not a valid template: {error.message} "
+                    f"(line {error.lineno})"
+                ) from None
         return fields
 
 
 class EmailChannel(_Strict):
     type: Literal["email"]
     for_content: ContentKind | None = None
-    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    to: EmailAddress
 
 
 class ManualChannel(_Strict):
@@ -117,8 +141,8 @@ class EscalationTarget(_Strict):
     """Who to write to when the platform lets its deadline pass: its EU legal representative
     or DSA contact point, its host, its regulator."""
 
-    name: str
-    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: OneLine
+    to: EmailAddress
 
 
 class RemovedRule(_Strict):
@@ -128,7 +152,7 @@ class RemovedRule(_Strict):
 
 class Platform(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str
+    name: OneLine
     # A search engine can de-index a result; the content stays where it is hosted.
     kind: Literal["host", "search_engine"] = "host"
     # The platform's own page the channels were taken from, and when someone last checked it.
@@ -138,7 +162,7 @@ class Platform(_Strict):
     # The laws and policies this platform must honour; the notice invokes one of them.
     legal_bases: list[LegalBasisId] = Field(default=["terms"], min_length=1)
     domains: list[str] = Field(min_length=1)
-    deadline_hours: float = Field(gt=0)
+    deadline_hours: Hours
     channels: list[Channel] = Field(min_length=1)
     removed_when: RemovedRule = RemovedRule()
     escalation: list[EscalationTarget] = []
@@ -186,28 +210,27 @@ class Platform(_Strict):
         for domain in domains:
             host = domain.strip().lower().rstrip(".")
             if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", host):
-                raise ValueError(f"{domain!r} is not a domain name such as 'example.com'")
+                raise ValueError(f"{shown(domain)} is not a domain name such as 'example.com'")
             if host in normalised:
-                raise ValueError(f"{domain!r} is listed twice")
+                raise ValueError(f"{shown(domain)} is listed twice")
             normalised.append(host)
         return normalised
 
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"{field}: {first['msg']}"
+    if not first["loc"]:  # a rule across fields names its fields itself
+        return printable(str(first["msg"]).removeprefix("Value error, "))
+    # A key of the file can be any text (a line break, a page of it): shown, not printed.
+    field = ".".join(printable(str(part), 80) for part in first["loc"])
+    return f"{field}: {printable(first['msg'])}"
 
 
 def load_platform(path: Path) -> Platform:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise PlatformFileError(f"{path}{where}: not valid YAML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PlatformFileError(f"{path}: cannot be read: {error}") from None
+        data = read_yaml(path)
+    except YamlFileError as error:
+        raise PlatformFileError(str(error)) from None
     if not isinstance(data, dict):
         raise PlatformFileError(f"{path}: expected a mapping of keys such as id, name, domains")
     try:
@@ -216,7 +239,7 @@ def load_platform(path: Path) -> Platform:
         raise PlatformFileError(f"{path}: {_describe(error)}") from None
     if platform.id != path.stem:
         raise PlatformFileError(
-            f"{path}: id: {platform.id!r} must match the file name {path.stem!r}"
+            f"{path}: id: {shown(platform.id)} must match the file name {path.stem!r}"
         )
     return platform
 
@@ -224,15 +247,17 @@ def load_platform(path: Path) -> Platform:
 class Catalogue:
     """Every platform of a directory, with the lookup from a link's host to its platform."""
 
-    def __init__(self, platforms: Iterable[Platform]) -> None:
+    def __init__(self, platforms: Iterable[Platform], directory: Path | None = None) -> None:
         self.platforms = {platform.id: platform for platform in platforms}
         self._by_domain: dict[str, Platform] = {}
         for platform in self.platforms.values():
             for domain in platform.domains:
                 other = self._by_domain.get(domain)
                 if other is not None:
+                    where = f"{directory / platform.id}.yaml: " if directory else ""
                     raise PlatformFileError(
-                        f"domains: {domain!r} is claimed by both {other.id} and {platform.id}"
+                        f"{where}domains: {domain!r} is claimed by both {other.id}.yaml and "
+                        f"{platform.id}.yaml"
                     )
                 self._by_domain[domain] = platform
 
@@ -243,7 +268,7 @@ class Catalogue:
         misnamed = sorted(directory.glob("*.yml"))
         if misnamed:
             raise PlatformFileError(f"{misnamed[0]}: platform files must end in .yaml")
-        return cls(load_platform(path) for path in sorted(directory.glob("*.yaml")))
+        return cls((load_platform(path) for path in sorted(directory.glob("*.yaml"))), directory)
 
     def get(self, platform_id: str) -> Platform:
         try:

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from takedown.safetext import line_problem
 
 # A notice is a page of text; anything larger is a template gone wrong.
 MAX_RENDERED_CHARS = 50_000
@@ -30,8 +34,33 @@ class Notice:
     language: str
 
 
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with ``*`` and ``**`` bounded: ``{{ 'x' * 10**10 }}`` or
+    ``{{ 9 ** 9 ** 9 }}`` would take a worker's memory or CPU before any size check ran."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > _MAX_EXPONENT:
+            raise SecurityError(f"an exponent above {_MAX_EXPONENT} is not allowed")
+        if operator == "*" and (_too_long(left, right) or _too_long(right, left)):
+            raise SecurityError(f"a repetition beyond {MAX_RENDERED_CHARS} items is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+_MAX_EXPONENT = 1000
+
+
+def _too_long(sequence: Any, times: Any) -> bool:
+    return (
+        isinstance(sequence, str | list | tuple)
+        and isinstance(times, int)
+        and len(sequence) * times > MAX_RENDERED_CHARS
+    )
+
+
 def _environment(loader: FileSystemLoader | None = None) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(
+    return _BoundedSandbox(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=False,  # plain-text notices and form fields, not HTML
@@ -104,8 +133,13 @@ def render_message(
         raise RenderError(f"the template {name} has no {{% block {error.args[0]} %}}") from None
     except TemplateError as error:
         raise RenderError(_explain(error, name, template)) from None
-    if "\n" in subject or "\r" in subject:
-        raise RenderError(f"the template {name} rendered a subject with a line break")
+    except OverflowError as error:  # the sandbox's answer to range(10**9)
+        raise RenderError(f"the template {name} failed: {error}") from None
+    if line_problem(subject):
+        # The subject becomes an email header: a line break there would start a new one.
+        raise RenderError(
+            f"the template {name} rendered a subject with a line break or control character"
+        )
     return Notice(
         subject=_checked(subject, "the subject"), body=_checked(body, name), language=language
     )
@@ -122,4 +156,6 @@ def render_fields(
             rendered[name] = _checked(compile_field(expression).render(context), what)
         except TemplateError as error:
             raise RenderError(f"{what} failed: {error.message or error}") from None
+        except OverflowError as error:  # the sandbox's answer to range(10**9)
+            raise RenderError(f"{what} failed: {error}") from None
     return rendered

@@ -16,9 +16,10 @@ from takedown.db import session_scope
 from takedown.delivery import deliver
 from takedown.fallback import confirm, look_up, suggest
 from takedown.legal import Facts, legal_for
+from takedown.lifecycle import move
 from takedown.models import ContactLookup, RemovalRequest
 from takedown.platforms import catalogue_for
-from takedown.states import TransitionError
+from takedown.states import RequestState, TransitionError
 from takedown.testing.fake_platform import Reply
 from takedown.testing.rdap_server import RdapServer
 from takedown.testing.smtp_sink import SmtpSink
@@ -109,3 +110,25 @@ def test_a_registry_answering_errors_leaves_the_address_to_the_caseworker(
             confirm(session, request, None)
         with pytest.raises(TransitionError, match="not an email address"):
             confirm(session, request, "nobody")
+
+
+def test_a_stored_contact_that_would_inject_a_header_fails_for_good_and_nothing_is_sent(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    request_id, _reference = queue_unknown_link(environment, "http://192.0.2.7/img/c3.jpg")
+    evil = "evil@attacker.example"
+    with session_scope() as session:
+        # Around `contact confirm`, which refuses it: an old row, an edit in the database.
+        request = session.get_one(RemovalRequest, request_id)
+        request.contact_to = f"abuse@hoster.example\r\nBcc: {evil}"
+        move(session, request, RequestState.QUEUED, "confirmed before addresses were checked")
+    deliver(request_id, environment)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        assert request.state == RequestState.FAILED
+        assert request.last_error == (
+            "the abuse contact 'abuse@hoster.example\\r\\nBcc: evil@attacker.example' is not an "
+            "email address; give one with takedown contact confirm --to"
+        )
+    assert smtp.to("abuse@hoster.example") == []
+    assert smtp.to(evil) == []

@@ -3,6 +3,7 @@ hop too) and again on the address each connection actually reached."""
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 
 import pytest
@@ -40,3 +41,24 @@ def test_private_targets_are_reached_only_when_allowed(site: FakePlatform) -> No
     answer = new_session(allow_private=True).get(site.url(path), timeout=2)
     assert answer.status_code == 200
     assert len(site.requests_to(path, "GET")) == 1
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1", "localhost"])
+def test_a_public_link_that_redirects_to_loopback_is_refused_at_the_redirect(
+    site: FakePlatform, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    # 127.0.0.2 plays a public web server: only the verdict on that one address changes;
+    # the redirect is followed and checked by the real session, adapter and connection.
+    played = ipaddress.ip_address("127.0.0.2")
+    monkeypatch.setattr(
+        "takedown.netguard.is_public", lambda address: address == played or address.is_global
+    )
+    secret = f"/guard/{uuid.uuid4().hex[:8]}"
+    site.script(secret, Reply(200, "secret admin page"))
+    internal = site.url(secret).replace("127.0.0.1", target)
+    with FakePlatform(host=str(played)) as public:
+        public.script("/photo", Reply(302, "", {"Location": internal}))
+        with pytest.raises(PrivateTargetError, match="which is not a public address; refused"):
+            new_session(allow_private=False).get(public.url("/photo"), timeout=2)
+        assert len(public.requests_to("/photo", "GET")) == 1  # the public hop was made
+    assert site.requests_to(secret, "GET") == []  # the loopback one never was

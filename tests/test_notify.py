@@ -142,3 +142,28 @@ def test_a_refusal_quoting_the_victims_address_is_stored_without_it(
         assert row.last_error is not None
         assert "550 5.1.1 <[email]>: Recipient address rejected" in row.last_error
         assert victim not in row.last_error
+
+
+@pytest.mark.parametrize("separator", ["\r\n", "\x00"], ids=["crlf", "nul"])
+def test_a_stored_address_that_would_inject_a_header_fails_and_nothing_is_sent(
+    environment: Settings, smtp: SmtpSink, separator: str
+) -> None:
+    # Stored around the checks of `case new` (an old row, an edit in the database).
+    if separator == "\x00" and environment.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL cannot store a NUL at all")
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.org"
+    evil = f"evil-{uuid.uuid4().hex[:8]}@attacker.example"
+    with session_scope() as session:
+        case_id = open_case(session, "Aino Virtanen", victim, "en").id
+        session.get_one(Case, case_id).victim_email = f"{victim}{separator}Bcc: {evil}"
+    tell(case_id, "requests_sent")
+    assert send_due(environment) == 0
+    assert smtp.to(victim) == []
+    assert smtp.to(evil) == []
+    assert not [m for m in smtp.messages if evil in m.message.as_string()]
+    with session_scope() as session:
+        (row,) = session.query(Notification).filter_by(case_id=case_id)
+        assert (row.state, row.last_error) == (
+            "failed",
+            "the To header must not contain line breaks or control characters",
+        )

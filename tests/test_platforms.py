@@ -60,7 +60,7 @@ def test_the_issue_example_is_accepted_exactly_as_written(tmp_path: Path) -> Non
         (("deadline_hours: 48", "deadline_hours: soon"), "deadline_hours", "valid number"),
         (("deadline_hours: 48", "deadline_hours: 48\nlanguage: fi"), "language", "not permitted"),
         (("type: email", "type: fax"), "channels.1", "does not match any of the expected tags"),
-        (("to: ncii@fotogram.com", "to: not-an-address"), "channels.1.email.to", "pattern"),
+        (("to: ncii@fotogram.com", "to: not-an-address"), "channels.1.email.to", "not an email"),
         (('"Report ID: ([A-Z0-9-]+)"', '"Report ID: [A-Z]+"'), "ticket_pattern", "group"),
         (('"Report ID: ([A-Z0-9-]+)"', '"Report ID: ([A-Z"'), "ticket_pattern", "regular"),
         (('"{{ item.url }}"', '"{{ item.url "'), "fields", "not a valid template"),
@@ -108,6 +108,59 @@ def test_material_no_channel_takes_is_refused(tmp_path: Path) -> None:
 def test_invalid_yaml_is_refused_with_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "fotogram", VALID.replace("deadline_hours: 48", "deadline_hours: [48"))
     with pytest.raises(PlatformFileError, match=r"fotogram.yaml \(line \d+\): not valid YAML"):
+        load_platform(path)
+
+
+def test_a_python_tag_is_refused_naming_file_and_line_and_nothing_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    hostile = f"name: !!python/object/apply:os.system ['touch {marker}']"
+    path = write(tmp_path, "fotogram", VALID.replace("name: Fotogram", hostile))
+    with pytest.raises(PlatformFileError) as refused:
+        load_platform(path)
+    assert str(refused.value) == (
+        f"{path} (line 2): not valid YAML: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system'"
+    )
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "why"),
+    [
+        (
+            ("deadline_hours: 48", "deadline_hours: 48\nname: Other"),
+            5,
+            "the key 'name' is given twice",
+        ),
+        (("deadline_hours: 48", "deadline_hours: 48\nchecked: 2026-13-45"), 5, "'2026-13-45'"),
+        (("deadline_hours: 48", "deadline_hours: !!int soon"), 4, "cannot read the value 'soon'"),
+        (("Fotogram", "Foto\x00gram"), 2, "the character #x0000 is not allowed"),
+    ],
+)
+def test_what_the_loader_cannot_build_is_one_line_with_file_and_line(
+    tmp_path: Path, change: tuple[str, str], line: int, why: str
+) -> None:
+    path = write(tmp_path, "fotogram", VALID.replace(*change))
+    with pytest.raises(PlatformFileError) as refused:
+        load_platform(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path} (line {line}): not valid YAML: ")
+    assert why in message
+    assert "\n" not in message
+
+
+def test_bytes_that_are_not_utf8_are_refused_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "fotogram.yaml"
+    path.write_bytes(VALID.encode().replace(b"Fotogram", b"Foto\xffgram"))
+    with pytest.raises(PlatformFileError, match=r"fotogram.yaml \(line 2\): not UTF-8 text$"):
+        load_platform(path)
+
+
+def test_a_file_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "fotogram", VALID + "x: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(
+        PlatformFileError, match=r"fotogram\.yaml: not valid YAML: nested too deeply"
+    ):
         load_platform(path)
 
 

@@ -51,10 +51,37 @@ def test_a_template_cannot_reach_python_internals(tmp_path: Path) -> None:
     templates = write_template(
         tmp_path,
         "{% block subject %}x{% endblock %}"
-        "{% block body %}{{ ''.__class__.__mro__ }}{% endblock %}",
+        "{% block body %}{{ cycler.__init__.__globals__ }}{% endblock %}",
     )
-    with pytest.raises(RenderError, match="unsafe"):
+    with pytest.raises(RenderError, match=r"notices/terms/en\.j2, line 1 failed: .* unsafe"):
         render_notice(templates, "terms", "en", CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("expression", "refusal"),
+    [
+        ("{{ ''.__class__.__mro__ }}", "attribute '__class__' of 'str' object is unsafe"),
+        ("{{ cycler.__init__.__globals__ }}", "attribute '__init__' of 'type' object is unsafe"),
+        ("{{ lipsum.__globals__ }}", "attribute '__globals__' of 'function' object is unsafe"),
+        ("{{ '{0.__class__}'.format(case) }}", "attribute '__class__' of 'dict' object is unsafe"),
+        ("{{ facts.tags.append('x') }}", "attribute 'append' of 'list' object is unsafe"),
+        ("{% set x = [] %}{{ x.append(1) }}", "attribute 'append' of 'list' object is unsafe"),
+        ("{{ case.update({'reference': 'X'}) }}", "attribute 'update' of 'dict' object is unsafe"),
+        ("{{ range(10**9) | list }}", "The sandbox blocks ranges larger than MAX_RANGE"),
+        ("{{ 'x' * 10**10 }}", "a repetition beyond 50000 items is not allowed"),
+        ("{{ 9 ** 99999 }}", "an exponent above 1000 is not allowed"),
+    ],
+)
+def test_a_platform_field_cannot_reach_python_internals_mutate_or_exhaust_the_worker(
+    expression: str, refusal: str
+) -> None:
+    context = {**CONTEXT, "facts": {**CONTEXT["facts"], "tags": ["a"]}}
+    with pytest.raises(RenderError) as refused:
+        render_fields({"details": expression}, context, "fotogram")
+    assert str(refused.value).startswith("fotogram.yaml, field 'details' failed: ")
+    assert refusal in str(refused.value)
+    assert context["facts"]["tags"] == ["a"]
+    assert context["case"] == {"reference": "TD-2026-ABC123"}
 
 
 def test_a_missing_language_is_a_clear_error() -> None:

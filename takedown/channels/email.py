@@ -3,6 +3,11 @@
 The SMTP conversation is driven step by step (MAIL, RCPT, DATA) rather than through
 ``send_message`` so that the outcome is exact: a refusal before DATA is safe to retry,
 while a connection lost during DATA may have delivered the notice and is ``ambiguous``.
+
+Every email takedown sends (notices, victims' notifications, caseworker alerts) is built by
+``email_message`` and leaves through ``EmailSender.transmit``, which refuses a message whose
+headers or envelope carry a line break or control character: a case field, a platform file
+or a registry's answer can never add a header (``Bcc:``) or an SMTP command of its own.
 """
 
 from __future__ import annotations
@@ -17,26 +22,78 @@ from email.utils import formatdate, make_msgid
 from takedown.channels.base import Channel, Job, Outcome, Result
 from takedown.config import Settings, SmtpTls
 from takedown.platforms import EmailChannel
+from takedown.safetext import line_problem
+
+
+class UnsafeHeader(ValueError):
+    """A header value with a line break or control character; the message names the header."""
+
+
+def _checked(header: str, value: str) -> str:
+    # The email package refuses CR and LF itself, but lets NUL and other controls through.
+    problem = line_problem(value)
+    if problem:
+        raise UnsafeHeader(f"the {header} header {problem}")
+    return value
+
+
+def email_message(
+    settings: Settings,
+    *,
+    sender_name: str,
+    to: str,
+    subject: str,
+    body: str,
+    language: str | None = None,
+    idstring: str | None = None,
+) -> EmailMessage:
+    """A plain-text email from the organisation's address. Raises ``UnsafeHeader`` (a
+    ValueError) naming the header when a value would carry a line break or control
+    character into it."""
+    local, _, domain = _checked("From", settings.notifier_email).partition("@")
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = Address(
+        display_name=_checked("From", sender_name), username=local, domain=domain
+    )
+    message["To"] = _checked("To", to)
+    message["Subject"] = _checked("Subject", subject)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(idstring=idstring, domain=domain or None)
+    message.set_content(body)
+    if language is not None:
+        # After set_content, which replaces every Content-* header.
+        message["Content-Language"] = _checked("Content-Language", language)
+    return message
+
+
+def header_problem(message: EmailMessage, recipient: str, sender: str) -> str | None:
+    """Why the message must not be sent as it is (a header or an envelope address with a
+    line break or control character), or None. The last check before bytes leave."""
+    fields = [(f"{name} header", str(value)) for name, value in message.items()]
+    fields += [("envelope recipient", recipient), ("envelope sender", sender)]
+    for what, value in fields:
+        problem = line_problem(value)
+        if problem:
+            return f"the {what} {problem}"
+    return None
 
 
 def build_message(job: Job, to: str, settings: Settings) -> EmailMessage:
-    """The notice as an email. Every header goes through the email package, which refuses
-    line breaks in header values, so no case data can inject a header."""
+    """The notice as an email, signed by the organisation, with the case reference in its
+    subject."""
     reference = job.context["case"]["reference"]
     subject = job.notice.subject
     if reference not in subject:
         subject = f"{subject} [{reference}]"
-    local, _, domain = settings.notifier_email.partition("@")
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = Address(display_name=settings.notifier_name, username=local, domain=domain)
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(idstring=job.request_id, domain=domain or None)
-    message.set_content(job.notice.body)
-    # After set_content, which replaces every Content-* header.
-    message["Content-Language"] = job.notice.language
-    return message
+    return email_message(
+        settings,
+        sender_name=settings.notifier_name,
+        to=to,
+        subject=subject,
+        body=job.notice.body,
+        language=job.notice.language,
+        idstring=job.request_id,
+    )
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -80,6 +137,9 @@ class EmailSender(Channel):
 
     def transmit(self, message: EmailMessage, to: str) -> Result:
         """Send a built message through the configured relay; every outcome classified."""
+        unsafe = header_problem(message, to, self.settings.notifier_email)
+        if unsafe:
+            return Result(Outcome.PERMANENT, error=f"the email was not sent: {unsafe}")
         server = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
         try:
             smtp = self._connect()

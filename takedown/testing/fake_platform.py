@@ -56,12 +56,12 @@ class _CsrfForm:
 
 
 class FakePlatform(LoopbackServer):
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.received: list[Received] = []
         self._scripts: dict[str, Script] = {}
         self._forms: dict[str, _CsrfForm] = {}
         self._lock = threading.Lock()
-        super().__init__(self._handler_class())
+        super().__init__(self._handler_class(), host)
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -51,10 +51,11 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    """A real HTTP server on 127.0.0.1; subclasses give the request handler."""
+    """A real HTTP server on 127.0.0.1 (or another loopback address); subclasses give the
+    request handler."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> None:
+        self._server = _QuietServer((host, 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

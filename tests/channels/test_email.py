@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ssl
+from dataclasses import replace
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import trustme
 from takedown.channels.base import Outcome
 from takedown.channels.email import EmailSender
 from takedown.config import Settings
+from takedown.platforms import EmailChannel
 from takedown.testing.smtp_sink import SmtpSink
 from tests.channels.conftest import JobFactory
 
@@ -169,3 +173,72 @@ def test_implicit_tls_delivers_over_an_encrypted_connection(
         result = EmailSender(tls).deliver(job_for("mailsite", "https://mailsite.example/ssl"))
         assert result.outcome == Outcome.DELIVERED, result.error
         assert sink.encrypted_sessions == 1
+
+
+EVIL = "evil@attacker.example"
+
+
+def nothing_reached(smtp: SmtpSink, *recipients: str) -> None:
+    """No message to these addresses, and none anywhere with an injected header."""
+    for recipient in (*recipients, EVIL):
+        assert smtp.to(recipient) == []
+    for delivered in smtp.messages:
+        assert delivered.message["Bcc"] is None
+        assert EVIL not in delivered.message.as_string()
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        f"ncii@mailsite.example\r\nBcc: {EVIL}",
+        f"ncii@mailsite.example\nBcc: {EVIL}",
+        f"ncii@mailsite.example\x00Bcc: {EVIL}",
+        f"ncii@mailsite.example\u2028Bcc: {EVIL}",
+    ],
+    ids=["crlf", "lf", "nul", "line-separator"],
+)
+def test_a_platform_address_that_would_inject_a_header_fails_and_nothing_is_sent(
+    settings: Settings, smtp: SmtpSink, job_for: JobFactory, to: str
+) -> None:
+    # As if a platform file had been read without validation (the loader refuses it).
+    job = job_for("mailsite", "https://mailsite.example/inject")
+    unchecked = EmailChannel.model_construct(type="email", to=to)
+    result = EmailSender(settings).deliver(replace(job, channel_config=unchecked))
+    assert result.outcome == Outcome.PERMANENT
+    assert result.error == (
+        "the email could not be built: the To header must not contain line breaks or "
+        "control characters"
+    )
+    nothing_reached(smtp, to)
+
+
+def test_a_nul_the_email_package_lets_through_is_refused_before_connecting(
+    settings: Settings, smtp: SmtpSink
+) -> None:
+    # The stdlib refuses CR and LF in a header, but not NUL: the last check must.
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = "reports@helpline.example"
+    message["To"] = "ncii@mailsite.example"
+    message["Subject"] = f"Removal request\x00Bcc: {EVIL}"
+    message.set_content("body")
+    result = EmailSender(settings).transmit(message, "ncii@mailsite.example")
+    assert result.outcome == Outcome.PERMANENT
+    assert result.error == (
+        "the email was not sent: the Subject header must not contain line breaks or "
+        "control characters"
+    )
+    nothing_reached(smtp)
+
+
+def test_an_envelope_recipient_that_would_inject_an_smtp_command_is_permanent(
+    settings: Settings, smtp: SmtpSink
+) -> None:
+    message = EmailMessage(policy=policy.SMTP)
+    message["To"] = "ncii@mailsite.example"
+    message.set_content("body")
+    to = f"ncii@mailsite.example>\r\nRCPT TO:<{EVIL}"
+    result = EmailSender(settings).transmit(message, to)
+    # Before the check, smtplib raised a ValueError that delivery took for "ambiguous".
+    assert result.outcome == Outcome.PERMANENT
+    assert "the envelope recipient must not contain line breaks" in (result.error or "")
+    nothing_reached(smtp)
