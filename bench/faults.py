@@ -37,6 +37,7 @@ Run it with ``make bench-faults`` (``.venv/bin/python bench/faults.py``).
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import random
 import re
@@ -143,6 +144,9 @@ def configure(workdir: Path, database_url: str, broker_url: str, smtp_port: int)
             "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
             "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
             "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
+            # Reserved for encrypting victim identity at rest: a key in Fernet's format (32
+            # random bytes, URL-safe base64), so that the run needs no change once it is used.
+            "TAKEDOWN_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
         }
     )
     get_settings.cache_clear()
