@@ -61,8 +61,9 @@ SENDING_TIMEOUT_SECONDS = 12.0
 SLACK_SECONDS = 30.0
 RECOVERY_BOUND = REDELIVER_AFTER_SECONDS + 4 * SWEEP_SECONDS + SLACK_SECONDS
 STUCK_BOUND = SENDING_TIMEOUT_SECONDS + RECOVERY_BOUND
-# A platform that holds a submission this long without answering: far past the read
-# time-out, so a kill is sure to land while the worker waits for the answer.
+# A platform that holds a submission without answering. The kill follows the submission's
+# arrival within a moment, while the worker waits for the answer; one that came after the
+# read time-out would leave an attempt row (an ambiguous time-out), which the tests refuse.
 HOLD = Reply(200, "ok ticket=HELD-1", delay=30)
 
 PLATFORM = """id: {id}
@@ -82,8 +83,8 @@ WEBFORM = """  - type: webform
 EMAIL = """  - type: email
     to: ncii@{id}.example
 """
-# Each scenario has platforms of its own, so one test's held or slow replies never answer
-# another's requests.
+# By role: `killed` holds submissions, the steady ones answer (each test scripts them for
+# itself), `contested` is the race's. Links are unique per test, and counted per link.
 FAULT_PLATFORMS = {
     "killed": WEBFORM,
     "steadyform": WEBFORM,
@@ -172,7 +173,10 @@ class Worker:
     def kill_the_process_that_sent(self, submission: Received) -> int:
         """SIGKILL the pool process whose connection carried this submission."""
         for child in psutil.Process(self.process.pid).children():
-            ports = {c.laddr.port for c in child.net_connections("tcp") if c.laddr}
+            try:
+                ports = {c.laddr.port for c in child.net_connections("tcp") if c.laddr}
+            except psutil.NoSuchProcess:  # one killed a moment ago, not yet replaced
+                continue
             if submission.client_port in ports:
                 child.kill()
                 return int(child.pid)
@@ -227,9 +231,10 @@ def wait_for(condition: Callable[[], object], seconds: float, what: str) -> None
 
 
 def several_sweeps_later(running: Worker) -> None:
-    """Wait until three more sweeps have run: time enough for anything due to go out."""
-    target = running.sweeps() + 3
-    wait_for(lambda: running.sweeps() >= target, 30, "three more sweeps")
+    """Wait for sweeps spanning a redelivery window and two more: time enough for anything
+    the sweeper would send again to go out."""
+    target = running.sweeps() + int(REDELIVER_AFTER_SECONDS / SWEEP_SECONDS) + 2
+    wait_for(lambda: running.sweeps() >= target, 60, "more sweeps")
 
 
 # ---------------------------------------------------------------------------- requests
