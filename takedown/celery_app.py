@@ -10,7 +10,7 @@ from celery.schedules import crontab
 from celery.signals import worker_process_init
 from kombu import Queue  # type: ignore[attr-defined]
 
-from takedown.config import TASK_TIME_LIMIT_SECONDS, Settings, get_settings
+from takedown.config import VISIBILITY_TIMEOUT_SECONDS, Settings, get_settings
 from takedown.db import forget_inherited_connections
 from takedown.redact import install_log_redaction
 
@@ -37,14 +37,22 @@ def create_app(settings: Settings) -> Celery:
         # Acknowledge after the task ran, so a worker that dies mid-task leaves its message
         # for another worker; the claim then stops a second send.
         task_acks_late=True,
+        # A pool process killed mid-task (SIGKILL, the OOM killer) puts its message back at
+        # once instead of dropping it as failed.
         task_reject_on_worker_lost=True,
         # One message at a time per process: a slow platform holds up one request, not ten.
         worker_prefetch_multiplier=1,
-        # Longer than any task may run, or Redis would hand a running task to a second worker.
-        broker_transport_options={"visibility_timeout": 3600},
-        # Web forms wait at most connect+read timeouts twice (form page, then submit).
-        task_soft_time_limit=TASK_TIME_LIMIT_SECONDS - 60,
-        task_time_limit=TASK_TIME_LIMIT_SECONDS,
+        # Longer than any task may run (the settings refuse a time limit that is not), or
+        # Redis would hand a running task to a second worker.
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        # A send in progress when the broker connection drops finishes and records its
+        # outcome; cancelled, it would leave a request that may have been sent. Its message
+        # is not acknowledged, and the claim makes a later copy of it harmless.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        # On every task. The soft limit comes first, so a send cut short is recorded as
+        # ambiguous by the task itself rather than left in `sending` for the sweeper.
+        task_soft_time_limit=settings.task_time_limit_seconds * 5 / 6,
+        task_time_limit=settings.task_time_limit_seconds,
         task_queues=[Queue(queue_name(settings, name)) for name in QUEUES],  # type: ignore[no-untyped-call]
         task_default_queue=submissions,
         task_routes={

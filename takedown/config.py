@@ -25,8 +25,9 @@ def bundled_dir(name: str) -> Path:
     return inside_wheel if inside_wheel.is_dir() else PACKAGE_DIR.parent / name
 
 
-# The hard limit on one Celery task (a web form waits at most connect + read time-outs, twice).
-TASK_TIME_LIMIT_SECONDS = 360
+# Redis hands a message nobody acknowledged within this time to another worker, so every task
+# must end well within it, or a task still running would start a second time elsewhere.
+VISIBILITY_TIMEOUT_SECONDS = 3600
 
 
 class SmtpTls(StrEnum):
@@ -89,6 +90,9 @@ class Settings(BaseSettings):
     # A queued request whose message has not been picked up after this long is enqueued
     # again; the claim makes the duplicate message harmless.
     redeliver_after_seconds: float = Field(default=300.0, gt=0)
+    # The hard limit on one Celery task. A web form waits at most the connect and read
+    # time-outs twice (the form page, then the submission); the default leaves ample room.
+    task_time_limit_seconds: float = Field(default=360.0, gt=0)
     # A request still `sending` after this long belonged to a worker that died mid-send:
     # it may have reached the platform, so it becomes `ambiguous` for a human.
     sending_timeout_seconds: float = Field(default=900.0, gt=0)
@@ -186,12 +190,28 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _sending_outlasts_a_task(self) -> Settings:
-        if self.sending_timeout_seconds <= TASK_TIME_LIMIT_SECONDS:
+    def _time_limits_nest(self) -> Settings:
+        # Each limit must outlast the one inside it: a send within a task, a task within the
+        # broker's visibility timeout, and the task within the time after which the sweeper
+        # calls a request stuck.
+        limit = self.task_time_limit_seconds
+        one_send = 2 * (self.http_connect_timeout_seconds + self.http_read_timeout_seconds)
+        if limit <= one_send:
+            raise ValueError(
+                f"TAKEDOWN_TASK_TIME_LIMIT_SECONDS must be longer than a web form may take "
+                f"({one_send:g} s: the connect and read time-outs, twice), or sends would be "
+                "cut short"
+            )
+        if limit >= VISIBILITY_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"TAKEDOWN_TASK_TIME_LIMIT_SECONDS must be shorter than the broker's visibility "
+                f"timeout ({VISIBILITY_TIMEOUT_SECONDS} s), or a task still running would be "
+                "handed to a second worker"
+            )
+        if self.sending_timeout_seconds <= limit:
             raise ValueError(
                 "TAKEDOWN_SENDING_TIMEOUT_SECONDS must be longer than a task may run "
-                f"({TASK_TIME_LIMIT_SECONDS} s), or a request still being sent would be "
-                "flagged as stuck"
+                f"({limit:g} s), or a request still being sent would be flagged as stuck"
             )
         return self
 

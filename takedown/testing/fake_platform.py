@@ -109,7 +109,8 @@ class FakePlatform(LoopbackServer):
                 form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
                 path = self.path.split("?", 1)[0]
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                fake._record(Received(method, path, form, headers, arrived))
+                port = int(self.client_address[1])
+                fake._record(Received(method, path, form, headers, arrived, port))
                 reply = fake._answer(method, path, form, self.headers.get("Cookie", ""))
                 if reply.delay:
                     time.sleep(reply.delay)

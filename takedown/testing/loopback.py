@@ -25,6 +25,7 @@ class Received:
     form: dict[str, str]
     headers: dict[str, str]
     at: float  # time.monotonic() on arrival
+    client_port: int = 0  # the sender's source port: which process of a worker sent it
 
 
 class Script:

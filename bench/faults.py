@@ -1,0 +1,500 @@
+"""Removal requests through workers that are killed, a broker that is wiped and restarted:
+how many are lost, sent twice or left ambiguous, and how long the backlog takes to drain.
+
+What runs, on loopback only:
+
+- a PostgreSQL database created for the run (``--postgres-url`` names the server; the
+  database ``takedown_bench_faults_<random>`` is dropped at the end), a private
+  ``redis-server`` on a free port (takedown.testing.redis_server: the machine's shared Redis
+  is never flushed), a fake platform with a web form answering after ``--latency`` seconds
+  and an SMTP sink, both in this process;
+- two ``takedown worker`` processes (prefork, ``--concurrency 2`` each) and one beat
+  (``celery beat``, as compose.yaml runs it), each in its own process group;
+- two runs of ``--n`` requests (default 1,000; three in four to the web form, one in four by
+  email), each from publishing until every request is at rest (sent, ambiguous or failed):
+  the baseline with no fault, then the same number with faults. The faults fire when the
+  number of requests at rest crosses thresholds drawn at random (``--seed``) between 3 % and
+  85 % of the run: ``--kills`` SIGKILLs (half to one pool process of a random worker, half to
+  a whole worker's process group, which is then started again at once, as a supervisor
+  would), ``--wipes`` FLUSHDBs of the broker and ``--restarts`` restarts of the Redis
+  process (killed, started again empty).
+
+Then it waits three sweeps more, so anything that would be sent again has time to go, and
+counts what the platform and the mail sink received per link. It prints: requests, kills,
+wipes, restarts, lost (never received and not flagged for a person, or still not at rest),
+duplicated (received more than once), ambiguous (split into received once / never), failed,
+and the time to drain of both runs. The exit status is 1 when a request was lost or
+duplicated.
+
+Settings are short, in production's proportions (``TAKEDOWN_SWEEP_SECONDS`` 1,
+``TAKEDOWN_REDELIVER_AFTER_SECONDS`` 3, ``TAKEDOWN_TASK_TIME_LIMIT_SECONDS`` 10,
+``TAKEDOWN_SENDING_TIMEOUT_SECONDS`` 12), so that a request left ``sending`` by a kill is
+flagged within seconds rather than production's 15 minutes.
+
+Run it with ``make bench-faults`` (``.venv/bin/python bench/faults.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from takedown import cases
+from takedown.config import Settings, get_settings
+from takedown.db import get_engine, migrate, session_scope
+from takedown.models import Item, RemovalRequest
+from takedown.platforms import catalogue_for
+from takedown.states import AT_REST, RequestState
+from takedown.tasks import publish_now
+from takedown.testing.fake_platform import FakePlatform, Reply
+from takedown.testing.redis_server import RedisServer
+from takedown.testing.smtp_sink import SmtpSink
+
+BIN = Path(sys.executable).parent
+FORM_PATH = "/benchform/intake"
+MAILBOX = "ncii@benchmail.example"
+SWEEP_SECONDS = 1.0
+REDELIVER_AFTER_SECONDS = 3.0
+TASK_TIME_LIMIT_SECONDS = 10.0
+SENDING_TIMEOUT_SECONDS = 12.0
+POLL_SECONDS = 0.2
+
+PLATFORMS = {
+    "benchform": """
+name: Benchform
+domains: ["benchform.example"]
+deadline_hours: 48
+legal_bases: [terms]
+source: SITE/benchform/help
+checked: 2026-11-22
+channels:
+  - type: webform
+    submit_url: SITEFORM_PATH
+    fields: {url: "{{ item.url }}", details: "{{ notice.body }}"}
+    success: {status: [200], ticket_pattern: "ticket=([0-9A-Z-]+)"}
+""",
+    "benchmail": """
+name: Benchmail
+domains: ["benchmail.example"]
+deadline_hours: 48
+legal_bases: [terms]
+source: SITE/benchmail/help
+checked: 2026-11-22
+channels:
+  - type: email
+    to: MAILBOX
+""",
+}
+
+
+# ---------------------------------------------------------------------------- setting up
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"takedown_bench_faults_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        get_engine().dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def configure(workdir: Path, database_url: str, broker_url: str, smtp_port: int) -> Settings:
+    """TAKEDOWN_* settings for this process; the workers and beat inherit the environment."""
+    os.environ.update(
+        {
+            "TAKEDOWN_DATABASE_URL": database_url,
+            "TAKEDOWN_BROKER_URL": broker_url,
+            "TAKEDOWN_QUEUE_PREFIX": "",
+            "TAKEDOWN_PLATFORMS_DIR": str(workdir / "platforms"),
+            "TAKEDOWN_SMTP_HOST": "127.0.0.1",
+            "TAKEDOWN_SMTP_PORT": str(smtp_port),
+            "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
+            "TAKEDOWN_NOTIFIER_NAME": "Bench Helpline",
+            "TAKEDOWN_NOTIFIER_EMAIL": "bench@helpline.example",
+            "TAKEDOWN_SWEEP_SECONDS": str(SWEEP_SECONDS),
+            "TAKEDOWN_REDELIVER_AFTER_SECONDS": str(REDELIVER_AFTER_SECONDS),
+            "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": "1",
+            "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": "3",
+            "TAKEDOWN_SMTP_TIMEOUT_SECONDS": "3",
+            "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
+            "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
+            "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
+            # Reserved for encrypting victim identity at rest: a key in Fernet's format (32
+            # random bytes, URL-safe base64), so that the run needs no change once it is used.
+            "TAKEDOWN_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
+        }
+    )
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def write_platforms(directory: Path, site: FakePlatform) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, body in PLATFORMS.items():
+        text_ = body.replace("FORM_PATH", FORM_PATH).replace("SITE", site.base_url)
+        text_ = text_.replace("MAILBOX", MAILBOX)
+        (directory / f"{name}.yaml").write_text(f"id: {name}{text_}", encoding="utf-8")
+
+
+def queue_run(settings: Settings, n: int, run: str) -> dict[str, str]:
+    """One case of N links (three in four on the web form), a queued request each, not yet
+    published; {request id: link}."""
+    urls = [
+        f"https://{'benchmail' if i % 4 == 3 else 'benchform'}.example/{run}/{i:05d}"
+        for i in range(n)
+    ]
+    catalogue = catalogue_for(settings.platforms_dir)
+    with session_scope() as session:
+        case = cases.open_case(session, "Bench Victim", "victim@bench.example", "en")
+        cases.add_links(session, case, urls, catalogue)
+        queued = cases.queue_case(session, case, catalogue)
+        rows = session.execute(
+            select(RemovalRequest.id, Item.url)
+            .join(Item, RemovalRequest.item_id == Item.id)
+            .where(RemovalRequest.id.in_(queued.request_ids))
+        )
+        return {request_id: url for request_id, url in rows}  # noqa: C416
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Process:
+    """A takedown worker or the beat, in a process group of its own."""
+
+    command: list[str]
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+    log_start: int = 0
+
+    def start(self) -> None:
+        self.log.touch()
+        self.log_start = self.log.stat().st_size
+        with self.log.open("ab") as sink:
+            self.popen = subprocess.Popen(
+                self.command,
+                cwd=self.log.parent,
+                env=dict(os.environ),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def ready(self) -> bool:
+        with self.log.open("rb") as log:
+            log.seek(self.log_start)
+            return b" ready." in log.read()
+
+    def pool(self) -> list[psutil.Process]:
+        assert self.popen is not None
+        try:
+            return psutil.Process(self.popen.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+
+    def kill_group(self) -> None:
+        assert self.popen is not None
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill_group()
+
+
+def new_worker(workdir: Path, name: str) -> Process:
+    directory = workdir / name
+    directory.mkdir(exist_ok=True)
+    command = [str(BIN / "takedown"), "worker", "--loglevel", "INFO", "--concurrency", "2"]
+    return Process(command, directory / "worker.log")
+
+
+def new_beat(workdir: Path) -> Process:
+    directory = workdir / "beat"
+    directory.mkdir(exist_ok=True)
+    command = [str(BIN / "celery"), "-A", "takedown.celery_app:app", "beat"]
+    command += ["--loglevel", "WARNING", "--schedule", str(directory / "schedule")]
+    return Process(command, directory / "beat.log")
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within {seconds:.0f} s")
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------- faults
+
+
+@dataclass
+class Faults:
+    """What breaks, and when: each fault fires once the count at rest passes its threshold."""
+
+    plan: list[tuple[int, str]]
+    done: Counter[str] = field(default_factory=Counter)
+    last_at: float = 0.0
+
+    @classmethod
+    def drawn(cls, n: int, kills: int, wipes: int, restarts: int, rng: random.Random) -> Faults:
+        kinds = ["pool process"] * (kills - kills // 2) + ["whole worker"] * (kills // 2)
+        kinds += ["broker wipe"] * wipes + ["broker restart"] * restarts
+        rng.shuffle(kinds)
+        thresholds = sorted(rng.randint(int(0.03 * n), int(0.85 * n)) for _ in kinds)
+        return cls(list(zip(thresholds, kinds, strict=True)))
+
+    def fire_due(
+        self,
+        at_rest: int,
+        workers: list[Process],
+        broker: RedisServer,
+        rng: random.Random,
+        started: float,
+    ) -> None:
+        while self.plan and self.plan[0][0] <= at_rest:
+            _, kind = self.plan.pop(0)
+            if kind == "pool process":
+                candidates = [(w, child) for w in workers for child in w.pool()]
+                if not candidates:  # both workers between a kill and a restart: later
+                    self.plan.insert(0, (at_rest + 1, kind))
+                    return
+                _, child = rng.choice(candidates)
+                child.send_signal(signal.SIGKILL)
+            elif kind == "whole worker":
+                worker = rng.choice(workers)
+                worker.kill_group()
+                worker.start()  # at once, as a supervisor would
+            elif kind == "broker wipe":
+                broker.flush()
+            else:
+                broker.restart()
+            self.done[kind] += 1
+            self.last_at = time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def states(request_ids: list[str]) -> Counter[str]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(RemovalRequest.state, func.count())
+            .where(RemovalRequest.id.in_(request_ids))
+            .group_by(RemovalRequest.state)
+        ).all()
+    return Counter({state: count for state, count in rows})  # noqa: C416
+
+
+@dataclass
+class Drained:
+    seconds: float
+    finished: bool
+
+
+def drain(
+    requests: dict[str, str],
+    timeout: float,
+    on_progress: Callable[[int, float], None] | None = None,
+) -> Drained:
+    ids = list(requests)
+    started = time.perf_counter()
+    if not publish_now(ids):
+        raise RuntimeError("the broker could not be reached to publish")
+    while True:
+        now = states(ids)
+        at_rest = sum(count for state, count in now.items() if state in AT_REST)
+        elapsed = time.perf_counter() - started
+        if at_rest == len(ids):
+            return Drained(elapsed, finished=True)
+        if elapsed > timeout:
+            return Drained(elapsed, finished=False)
+        if on_progress is not None:
+            on_progress(at_rest, started)
+        time.sleep(POLL_SECONDS)
+
+
+LINK = re.compile(r"https://benchmail\.example/[0-9a-z]+/\d{5}")
+
+
+def receipts(site: FakePlatform, smtp: SmtpSink) -> Counter[str]:
+    """How many times each link reached its platform, by form or by email."""
+    got: Counter[str] = Counter(r.form.get("url", "") for r in site.requests_to(FORM_PATH))
+    for mail in smtp.to(MAILBOX):
+        got.update(set(LINK.findall(mail.message.get_content())))
+    return got
+
+
+@dataclass
+class Tally:
+    requests: int
+    lost: list[str]
+    duplicated: list[str]
+    ambiguous_received: int
+    ambiguous_never: int
+    failed: int
+    sent_once: int
+
+
+def tally(requests: dict[str, str], got: Counter[str]) -> Tally:
+    with session_scope() as session:
+        rows = session.execute(
+            select(RemovalRequest.id, RemovalRequest.state).where(
+                RemovalRequest.id.in_(list(requests))
+            )
+        ).all()
+    lost, duplicated = [], []
+    ambiguous_received = ambiguous_never = failed = sent_once = 0
+    for request_id, state in rows:
+        times = got[requests[request_id]]
+        if times > 1:
+            duplicated.append(request_id)
+        if state == RequestState.AMBIGUOUS:
+            ambiguous_received += times == 1
+            ambiguous_never += times == 0
+        elif state == RequestState.FAILED:
+            failed += 1
+        elif state == RequestState.SENT and times == 1:
+            sent_once += 1
+        elif times == 0 or state not in AT_REST:
+            # Not at rest, or "sent" with nothing at the platform: nobody would ever know.
+            lost.append(request_id)
+    return Tally(
+        len(requests), lost, duplicated, ambiguous_received, ambiguous_never, failed, sent_once
+    )
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    add = parser.add_argument
+    add("--n", type=int, default=1000, help="requests per run (1000)")
+    add("--kills", type=int, default=10, help="SIGKILLs, half pool processes (10)")
+    add("--wipes", type=int, default=2, help="broker FLUSHDBs (2)")
+    add("--restarts", type=int, default=1, help="broker restarts (1)")
+    add("--latency", type=float, default=0.02, help="the platform's answer delay (0.02 s)")
+    add("--seed", type=int, default=None, help="for the fault thresholds (random)")
+    add(
+        "--postgres-url",
+        default=os.environ.get(
+            "TAKEDOWN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="a PostgreSQL server to create the run's database on",
+    )
+    add("--timeout", type=float, default=600, help="give up a run after (600 s)")
+    return parser.parse_args()
+
+
+def report(name: str, run: Drained, result: Tally) -> None:
+    state = "" if run.finished else " - INCOMPLETE"
+    print(f"{name}: {result.requests} requests drained in {run.seconds:.1f} s{state}")
+
+
+def main() -> int:
+    args = parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(10**6)
+    rng = random.Random(seed)
+    with (
+        tempfile.TemporaryDirectory(prefix="takedown-faults-") as tmp,
+        FakePlatform() as site,
+        SmtpSink() as smtp,
+        RedisServer() as broker,
+        fresh_database(args.postgres_url) as database_url,
+    ):
+        workdir = Path(tmp)
+        site.script(FORM_PATH, Reply(200, "ok ticket=BF-1", delay=args.latency))
+        write_platforms(workdir / "platforms", site)
+        settings = configure(workdir, database_url, broker.url(), smtp.port)
+        migrate()
+        print(
+            f"takedown fault benchmark: {args.n} requests per run (3/4 web form, 1/4 email), "
+            f"PostgreSQL, a private redis-server, 2 workers (prefork, 2 processes each) and "
+            f"1 beat; seed {seed}; os.cpu_count() = {os.cpu_count()}"
+        )
+        workers = [new_worker(workdir, "one"), new_worker(workdir, "two")]
+        beat = new_beat(workdir)
+        try:
+            for process in [*workers, beat]:
+                process.start()
+            for worker in workers:
+                wait_until(worker.ready, 60, "a worker starting")
+
+            baseline = queue_run(settings, args.n, "base")
+            base_run = drain(baseline, args.timeout)
+
+            faults = Faults.drawn(args.n, args.kills, args.wipes, args.restarts, rng)
+            faulty = queue_run(settings, args.n, "faults")
+
+            def on_progress(at_rest: int, started: float) -> None:
+                faults.fire_due(at_rest, workers, broker, rng, started)
+
+            fault_run = drain(faulty, args.timeout, on_progress)
+            # Time for anything that would be sent again to go out, before counting.
+            time.sleep(3 * SWEEP_SECONDS + REDELIVER_AFTER_SECONDS)
+            got = receipts(site, smtp)
+        finally:
+            for process in [beat, *workers]:
+                process.stop()
+
+        base, hit = tally(baseline, got), tally(faulty, got)
+        report("baseline, no faults", base_run, base)
+        report("with faults        ", fault_run, hit)
+        done = faults.done
+        print(
+            f"faults:     {done['pool process'] + done['whole worker']} kills "
+            f"({done['pool process']} pool processes, {done['whole worker']} whole workers "
+            f"restarted at once), {done['broker wipe']} broker wipes (FLUSHDB), "
+            f"{done['broker restart']} broker restart; the last at {faults.last_at:.1f} s, "
+            f"drained {fault_run.seconds - faults.last_at:.1f} s later (a send cut short by a "
+            f"kill waits TAKEDOWN_SENDING_TIMEOUT_SECONDS, {SENDING_TIMEOUT_SECONDS:g} s here, "
+            "and a sweep)"
+        )
+        for name, result in (("baseline", base), ("faults", hit)):
+            print(
+                f"{name + ':':<11} requests {result.requests}, lost {len(result.lost)}, "
+                f"duplicated {len(result.duplicated)}, ambiguous "
+                f"{result.ambiguous_received + result.ambiguous_never} "
+                f"(received once {result.ambiguous_received}, never {result.ambiguous_never}), "
+                f"failed {result.failed}, sent exactly once {result.sent_once}"
+            )
+        ok = all(not r.lost and not r.duplicated for r in (base, hit))
+        ok = ok and base_run.finished and fault_run.finished
+        print(f"verdict:    {'nothing lost, nothing sent twice' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
