@@ -93,8 +93,12 @@ class Settings(BaseSettings):
     # The hard limit on one Celery task. A web form waits at most the connect and read
     # time-outs twice (the form page, then the submission); the default leaves ample room.
     task_time_limit_seconds: float = Field(default=360.0, gt=0)
-    # A request still `sending` after this long belonged to a worker that died mid-send:
-    # it may have reached the platform, so it becomes `ambiguous` for a human.
+    # The worker sending a request renews its lease on it every third of this; a request
+    # whose lease lapsed belonged to a worker that died mid-send: it may have reached the
+    # platform, so the next sweep makes it `ambiguous` for a human (takedown.lease).
+    sender_lease_seconds: float = Field(default=20.0, gt=0)
+    # The backstop: a request still `sending` after this long is ambiguous even if its worker
+    # is still heard from (a send that hangs past every time limit).
     sending_timeout_seconds: float = Field(default=900.0, gt=0)
 
     queue_prefix: str = ""

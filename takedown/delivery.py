@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from takedown import lease
 from takedown.channels.base import Channel, Job, Outcome, Result
 from takedown.channels.email import EmailSender
 from takedown.channels.manual import ManualSender
@@ -366,7 +367,9 @@ def deliver(request_id: str, settings: Settings | None = None) -> bool:
     started = utcnow()
     clock = perf_counter()
     if prepared.job is not None:
-        result = send(prepared.job, settings)
+        assert claimed_at is not None
+        with lease.held(request_id, claimed_at, settings.sender_lease_seconds):
+            result = send(prepared.job, settings)
     else:
         assert prepared.refusal is not None
         result = prepared.refusal

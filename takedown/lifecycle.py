@@ -62,6 +62,7 @@ def claim(session: Session, request_id: str, now: datetime | None = None) -> Rem
         .values(
             state=RequestState.SENDING,
             claimed_at=now,
+            sender_seen_at=now,
             updated_at=now,
             version=RemovalRequest.version + 1,
         )
@@ -73,6 +74,7 @@ def claim(session: Session, request_id: str, now: datetime | None = None) -> Rem
     # The UPDATE went around the ORM; tell the loaded object without a second SELECT.
     set_committed_value(request, "state", RequestState.SENDING)
     set_committed_value(request, "claimed_at", now)
+    set_committed_value(request, "sender_seen_at", now)
     set_committed_value(request, "version", request.version + 1)
     session.add(
         Transition(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from takedown.config import Settings
@@ -38,10 +38,17 @@ class Sweep:
 
 
 def mark_stuck_as_ambiguous(session: Session, settings: Settings, now: datetime) -> list[str]:
-    cutoff = now - timedelta(seconds=settings.sending_timeout_seconds)
+    """Requests whose sending worker stopped being heard from (its lease lapsed), or that
+    have been sending for longer than any send may take, become ambiguous."""
+    lapsed = now - timedelta(seconds=settings.sender_lease_seconds)
+    too_long = now - timedelta(seconds=settings.sending_timeout_seconds)
+    heard_from = func.coalesce(RemovalRequest.sender_seen_at, RemovalRequest.claimed_at)
     stuck = session.scalars(
         select(RemovalRequest)
-        .where(RemovalRequest.state == RequestState.SENDING, RemovalRequest.claimed_at < cutoff)
+        .where(
+            RemovalRequest.state == RequestState.SENDING,
+            (heard_from < lapsed) | (RemovalRequest.claimed_at < too_long),
+        )
         .limit(BATCH)
     ).all()
     for request in stuck:

@@ -126,9 +126,10 @@ def test_a_stored_contact_that_would_inject_a_header_fails_for_good_and_nothing_
     with session_scope() as session:
         request = session.get_one(RemovalRequest, request_id)
         assert request.state == RequestState.FAILED
+        # Stored errors never quote an address (takedown.channels.base.Result).
         assert request.last_error == (
-            "the abuse contact 'abuse@hoster.example\\r\\nBcc: evil@attacker.example' is not an "
-            "email address; give one with takedown contact confirm --to"
+            "the abuse contact '[email]\\r\\nBcc: [email]' is not an email address; give one "
+            "with takedown contact confirm --to"
         )
     assert smtp.to("abuse@hoster.example") == []
     assert smtp.to(evil) == []

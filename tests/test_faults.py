@@ -48,19 +48,21 @@ from tests.conftest import VENV_BIN, _postgres_database, base_environment, unava
 
 # Short enough that recovery shows within a test, in the proportions of production: a lost
 # message is sent again REDELIVER_AFTER after it was published, at the next sweep; a request
-# left `sending` by a dead worker is ambiguous SENDING_TIMEOUT after its claim, which must
-# outlast a task (TASK_TIME_LIMIT), which must outlast a send (connect + read, twice).
+# left `sending` by a dead worker is ambiguous at the first sweep after its lease lapsed
+# (SENDER_LEASE after it was last renewed). SENDING_TIMEOUT, the backstop, is set far beyond
+# every bound here, so that a test passes only if the lease does its work.
 SWEEP_SECONDS = 0.5
 REDELIVER_AFTER_SECONDS = 2.0
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 3.0
 TASK_TIME_LIMIT_SECONDS = 10.0
-SENDING_TIMEOUT_SECONDS = 12.0
+SENDER_LEASE_SECONDS = 1.5
+SENDING_TIMEOUT_SECONDS = 600.0
 # Generous room for what the machine adds: a worker reconnecting to a restarted broker backs
 # off for a few seconds, a worker takes seconds to start, and two cores are shared.
 SLACK_SECONDS = 30.0
 RECOVERY_BOUND = REDELIVER_AFTER_SECONDS + 4 * SWEEP_SECONDS + SLACK_SECONDS
-STUCK_BOUND = SENDING_TIMEOUT_SECONDS + RECOVERY_BOUND
+STUCK_BOUND = SENDER_LEASE_SECONDS + RECOVERY_BOUND
 # A platform that holds a submission without answering. The kill follows the submission's
 # arrival within a moment, while the worker waits for the answer; one that came after the
 # read time-out would leave an attempt row (an ambiguous time-out), which the tests refuse.
@@ -146,6 +148,7 @@ def faults(
             "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
             "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
             "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
+            "TAKEDOWN_SENDER_LEASE_SECONDS": str(SENDER_LEASE_SECONDS),
         }
         with overridden_environment(variables) as settings:
             migrate()
@@ -359,6 +362,20 @@ def test_both_pool_processes_killed_mid_submission_leave_their_requests_ambiguou
     assert receipts(faults, killed) == dict.fromkeys(killed, 1)
     assert {s.state for s in seen(after).values()} == {"sent"}
     assert receipts(faults, after) == dict.fromkeys(after, 1)
+
+
+def test_a_slow_send_outlasting_its_lease_is_kept_alive_and_not_called_ambiguous(
+    faults: Faults,
+) -> None:
+    # Answered after 2.5 s: longer than the lease (1.5 s), shorter than the read time-out.
+    faults.site.script("/steadyform/intake", Reply(200, "ok ticket=SLOW-1", delay=2.5))
+    with worker(faults, "w") as running:
+        slow = queue_links(faults, links("steadyform", 2))
+        wait_for(lambda: all_at_rest(slow), RECOVERY_BOUND, "the slow requests at rest")
+        several_sweeps_later(running)
+    # Sweeps ran every 0.5 s while they were sent: only the renewed lease kept them sending.
+    assert {s.state for s in seen(slow).values()} == {"sent"}
+    assert receipts(faults, slow) == dict.fromkeys(slow, 1)
 
 
 def test_a_worker_killed_whole_mid_submission_is_recovered_by_a_fresh_worker(
