@@ -39,7 +39,6 @@ Run it with ``make bench-faults`` (``.venv/bin/python bench/faults.py``).
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import random
 import re
@@ -61,6 +60,7 @@ from sqlalchemy.engine import make_url
 
 from takedown import cases
 from takedown.config import Settings, get_settings
+from takedown.crypto import generate_key
 from takedown.db import get_engine, migrate, session_scope
 from takedown.models import Item, RemovalRequest
 from takedown.platforms import catalogue_for
@@ -148,9 +148,8 @@ def configure(workdir: Path, database_url: str, broker_url: str, smtp_port: int)
             "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
             "TAKEDOWN_SENDER_LEASE_SECONDS": str(SENDER_LEASE_SECONDS),
             "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
-            # Reserved for encrypting victim identity at rest: a key in Fernet's format (32
-            # random bytes, URL-safe base64), so that the run needs no change once it is used.
-            "TAKEDOWN_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
+            # The run's database lives as long as the run, and so does its key.
+            "TAKEDOWN_SECRET_KEY": generate_key(),
         }
     )
     get_settings.cache_clear()

@@ -607,7 +607,6 @@ def withdraw(request_id: str) -> None:
 def check(case_id: str | None) -> None:
     from rich.progress import Progress
 
-    from takedown.models import utcnow
     from takedown.monitoring import check_now, items_to_check
     from takedown.tasks import publish_now
 
@@ -616,6 +615,8 @@ def check(case_id: str | None) -> None:
         # An empty --case (an unset shell variable) is no case, not every case.
         scope = cases.find_case(session, case_id).id if case_id is not None else None
         item_ids = items_to_check(session, settings, utcnow(), scope)
+        if scope is not None:
+            audit.record(session, "links checked", scope, detail=f"{len(item_ids)} link(s)")
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("checking links", total=len(item_ids))
         changes = check_now(item_ids, settings, lambda: progress.advance(task))

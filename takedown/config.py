@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     rdap_cache_hours: float = Field(default=24.0, ge=0)
     # Where caseworker alerts are emailed (a team inbox); unset, they are only listed by
     # `takedown alerts` and logged.
-    caseworker_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    caseworker_email: str | None = None
 
     allow_private_targets: bool = False
     # Fernet keys, comma-separated: the first encrypts, all decrypt (takedown.crypto).

@@ -30,6 +30,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # An erased case is overwritten on disk, not only unlinked from the file's pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

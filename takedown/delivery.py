@@ -101,7 +101,8 @@ def prepare(request: RemovalRequest, settings: Settings) -> Prepared:
         channel_config=channel,
         notice=notice,
         context=context,
-        sensitive=link_variants(item.url),
+        # A platform's reply may echo the notice: its link, and the name a DMCA notice gives.
+        sensitive=(*link_variants(item.url), *filter(None, [item.case.victim_name])),
     )
     return Prepared(platform, job=job)
 

@@ -24,12 +24,13 @@ from takedown.models import (
     Attempt,
     Case,
     Check,
+    ContactLookup,
     Item,
     Notification,
     RemovalRequest,
     Transition,
 )
-from takedown.states import RequestState
+from takedown.states import CLAIMABLE, NOT_DELIVERED, RequestState
 
 
 class ErasureRefused(ValueError):
@@ -38,15 +39,7 @@ class ErasureRefused(ValueError):
 
 # Requests a caseworker must withdraw or settle before the case can be closed: closing
 # must never silently drop a notice that still has to go out.
-_IN_PLAY = (
-    RequestState.PENDING,
-    RequestState.QUEUED,
-    RequestState.SENDING,
-    RequestState.RETRYING,
-    RequestState.AMBIGUOUS,
-    RequestState.FAILED,
-    RequestState.AWAITING_CASEWORKER,
-)
+_IN_PLAY = NOT_DELIVERED | {RequestState.SENDING}
 
 
 def close_case(session: Session, case: Case, now: datetime) -> None:
@@ -93,6 +86,16 @@ def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]
     request_ids = list(
         session.scalars(select(RemovalRequest.id).where(RemovalRequest.item_id.in_(item_ids)))
     )
+    summary = summary_of(session, case)  # as the case stood, before anything is withdrawn
+    # Withdraw what a worker could still claim, by the same kind of conditional update as
+    # the claim: a worker that claimed first is found below as sending (and the erasure is
+    # refused, undoing this); one that comes later finds nothing left to claim.
+    session.execute(
+        update(RemovalRequest)
+        .where(RemovalRequest.id.in_(request_ids), RemovalRequest.state.in_(CLAIMABLE))
+        .values(state=RequestState.WITHDRAWN, version=RemovalRequest.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     sending = session.scalar(
         select(RemovalRequest.id).where(
             RemovalRequest.id.in_(request_ids), RemovalRequest.state == RequestState.SENDING
@@ -103,7 +106,6 @@ def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]
             f"request {sending} of case {case.reference} is being sent right now; erase the "
             "case once it has finished (in a minute or two)"
         )
-    summary = summary_of(session, case)
     session.execute(delete(Attempt).where(Attempt.request_id.in_(request_ids)))
     session.execute(delete(Transition).where(Transition.request_id.in_(request_ids)))
     session.execute(delete(Alert).where(Alert.case_id == case.id))
@@ -128,6 +130,14 @@ def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]
     case.erased_at = now
     case.erased_summary = json.dumps(summary, sort_keys=True)
     return summary
+
+
+def forget_old_lookups(session: Session, settings: Settings, now: datetime) -> int:
+    """Delete RDAP answers older than their cache time: each names the host of a link, and
+    would otherwise outlive the case that asked."""
+    cutoff = now - timedelta(hours=settings.rdap_cache_hours)
+    deleted = session.execute(delete(ContactLookup).where(ContactLookup.fetched_at < cutoff))
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
 def erase_expired(session: Session, settings: Settings, now: datetime) -> list[str]:

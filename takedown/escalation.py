@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from takedown.lifecycle import move
-from takedown.models import RemovalRequest
+from takedown.models import Case, Item, RemovalRequest
 from takedown.platforms import Catalogue, EmailChannel, Platform
 from takedown.states import RequestState
 
@@ -45,7 +45,12 @@ def escalate_overdue(session: Session, catalogue: Catalogue, now: datetime) -> l
     the follow-ups. A request with no step left stays ``overdue`` for the caseworker."""
     queued = []
     overdue = session.scalars(
-        select(RemovalRequest).where(RemovalRequest.state == RequestState.OVERDUE)
+        select(RemovalRequest)
+        .where(RemovalRequest.state == RequestState.OVERDUE)
+        # A closed case is done: no follow-up goes out for it.
+        .join(Item, RemovalRequest.item_id == Item.id)
+        .join(Case, Item.case_id == Case.id)
+        .where(Case.closed_at.is_(None))
     ).all()
     for request in overdue:
         platform = catalogue.platforms.get(request.platform_id)

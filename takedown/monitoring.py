@@ -199,6 +199,9 @@ def mark_overdue(session: Session, now: datetime) -> list[str]:
         .where(RemovalRequest.state == RequestState.SENT, RemovalRequest.deadline_at < now)
         .join(Item)
         .where(Item.status != LinkStatus.REMOVED)
+        # A closed case is done: no follow-up goes out for it.
+        .join(Case, Item.case_id == Case.id)
+        .where(Case.closed_at.is_(None))
     )
     overdue = []
     for request in session.scalars(query):

@@ -72,9 +72,11 @@ def _each_batch(
         with engine.begin() as connection:
             rows = connection.execute(query.order_by(table.c[key]).limit(BATCH_ROWS)).all()
             for row_key, token in rows:
+                # Only if the value is still the one read: a caseworker's or a worker's
+                # change made meanwhile is kept (and rotated by the next run).
                 connection.execute(
                     table.update()
-                    .where(table.c[key] == row_key)
+                    .where(table.c[key] == row_key, table.c[column] == token)
                     .values({written: new_value(token)})
                 )
         if not rows:

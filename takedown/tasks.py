@@ -68,6 +68,7 @@ def nightly() -> None:
     log.info("nightly: %d batch(es) of links queued for checking", len(batches))
     with session_scope() as session:
         erased = erasure.erase_expired(session, settings, utcnow())
+        erasure.forget_old_lookups(session, settings, utcnow())
     if erased:
         log.info("nightly: %d closed case(s) past the retention period erased", len(erased))
 

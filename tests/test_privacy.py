@@ -23,6 +23,7 @@ from takedown.cli import main
 from takedown.config import Settings
 from takedown.crypto import KeyProblem, generate_key, keyring
 from takedown.db import get_engine, migrate, session_scope
+from takedown.delivery import deliver
 from takedown.models import (
     Alert,
     AuditEvent,
@@ -35,13 +36,14 @@ from takedown.models import (
     Transition,
     utcnow,
 )
-from takedown.monitoring import items_to_check
+from takedown.monitoring import items_to_check, mark_overdue
 from takedown.notify import record_event
 from takedown.platforms import catalogue_for
 from takedown.redact import install_log_redaction
 from takedown.rekey import rotate
 from takedown.states import RequestState
 from takedown.tasks import publish_now
+from takedown.testing.fake_platform import FakePlatform, Reply
 from tests.conftest import Stack, _postgres_database, configure
 from tests.test_delivery import wait_at_rest
 
@@ -289,6 +291,14 @@ def test_closing_needs_every_request_settled_and_stops_the_checks(
         erasure.close_case(session, find_case(session, case_id), utcnow())
     with session_scope() as session:
         assert not links & set(items_to_check(session, environment, utcnow()))
+        # Past its deadline, a request of a closed case gets no follow-up either.
+        for item in find_case(session, case_id).items:
+            item.requests[0].deadline_at = utcnow() - timedelta(hours=1)
+    with session_scope() as session:
+        overdue = mark_overdue(session, utcnow())
+        assert not {r.id for i in find_case(session, case_id).items for r in i.requests} & set(
+            overdue
+        )
         with pytest.raises(InputError, match="reopen it with takedown case reopen"):
             add_links(session, find_case(session, case_id), ["https://formsite.example/p/9"],
                       catalogue_for(environment.platforms_dir))  # fmt: skip
@@ -438,11 +448,21 @@ def test_an_older_database_is_encrypted_when_upgraded(own_database: Settings) ->
             ),
             {"url": LINKS[0], "now": now},
         )
+        connection.execute(
+            text(
+                "INSERT INTO removal_requests (id, item_id, platform_id, channel_index, channel,"
+                " state, attempts, channel_attempts, last_error, created_at, updated_at)"
+                " VALUES ('r1', 'i1', 'formsite', 0, 'email', 'failed', 1, 1, :error, :now,"
+                " :now)"
+            ),
+            {"error": f"550 <{EMAIL}> refused for {LINKS[0]}", "now": now},
+        )
     migrate()
     dump = raw_rows(own_database)
     assert "TD-2026-AAAAAA" in dump
     for value in (NAME, EMAIL, LINKS[0]):
         assert value not in dump
+    assert "550 <[email]> refused for [link]" in dump  # an old error, scrubbed
     with session_scope() as session:
         case = find_case(session, "c1")
         assert (case.victim_name, case.items[0].url) == (NAME, LINKS[0])
@@ -488,3 +508,22 @@ def test_erase_asks_first_and_a_no_keeps_everything(environment: Settings) -> No
     assert shown.exit_code == 0, shown.output
     assert "Erased" in shown.output
     assert "no identity and no links are kept" in shown.output
+
+
+def test_a_platform_reply_quoting_the_victims_name_is_stored_without_it(
+    environment: Settings, site: FakePlatform
+) -> None:
+    name = f"Victim {uuid.uuid4().hex[:8]}"
+    site.script("/refusing/intake", Reply(400, f"<p>Report for {name}: fill in all fields</p>"))
+    catalogue = catalogue_for(environment.platforms_dir)
+    with session_scope() as session:
+        case = open_case(session, name, EMAIL, "en")
+        add_links(session, case, [f"https://refusing.example/p/{uuid.uuid4().hex}"], catalogue)
+        (request_id,) = queue_case(session, case, catalogue).request_ids
+    deliver(request_id, environment)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        (attempt,) = request.attempt_rows
+        assert request.state == RequestState.FAILED
+        assert attempt.excerpt == "Report for [redacted]: fill in all fields"
+        assert name not in (request.last_error or "")

@@ -15,11 +15,22 @@ import sqlalchemy as sa
 from alembic import op
 
 from takedown.crypto import keyring
+from takedown.redact import redact
 
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+
+# Text stored by earlier versions that may quote an address or a link (their errors were not
+# scrubbed yet): scrubbed here as every stored error is now.
+STORED_TEXT = {
+    "attempts": ("error", "smtp_reply", "excerpt"),
+    "removal_requests": ("last_error",),
+    "notifications": ("last_error",),
+    "transitions": ("reason",),
+    "alerts": ("email_error",),
+}
 
 # SQLite reflects the old unique constraint without a name; this convention gives it one.
 NAMING = {"uq": "uq_%(table_name)s_%(column_0_name)s_%(column_1_name)s"}
@@ -37,6 +48,7 @@ def upgrade() -> None:
     with op.batch_alter_table("items") as items:
         items.add_column(sa.Column("url_hash", sa.String(length=64), nullable=True))
     _encrypt_existing_rows()
+    _scrub_stored_text()
     with op.batch_alter_table("items", naming_convention=NAMING) as items:
         items.alter_column("url_hash", existing_type=sa.String(length=64), nullable=False)
         if op.get_bind().dialect.name == "postgresql":
@@ -89,6 +101,16 @@ def _encrypt_existing_rows() -> None:
             .where(requests.c.id == row.id)
             .values(package=keys.encrypt(row.package))
         )
+
+
+def _scrub_stored_text() -> None:
+    connection = op.get_bind()
+    for name, columns in STORED_TEXT.items():
+        table = sa.table(name, sa.column("id"), *(sa.column(column) for column in columns))
+        for row in connection.execute(sa.select(table)).all():
+            values = {c: redact(row._mapping[c]) for c in columns if row._mapping[c] is not None}
+            if any(values[c] != row._mapping[c] for c in values):
+                connection.execute(table.update().where(table.c.id == row.id).values(values))
 
 
 def downgrade() -> None:
