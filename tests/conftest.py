@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from takedown.crypto import generate_key
 from takedown.db import migrate
 from takedown.testing.environment import overridden_environment
 from takedown.testing.fake_platform import FakePlatform
+from takedown.testing.loopback import free_port
 from takedown.testing.smtp_sink import SmtpSink
 
 REDIS_DB = 11  # the tests' own database number; nothing else on the machine uses it
@@ -48,12 +48,6 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # ---------------------------------------------------------------------------- Redis
 
 
@@ -67,7 +61,7 @@ def redis_url() -> Iterator[str]:
         binary = shutil.which("redis-server")
         if binary is None:
             unavailable("Redis is not running at 127.0.0.1:6379 and redis-server is not installed")
-        port = _free_port()
+        port = free_port()
         started = subprocess.Popen(
             [
                 binary,

@@ -8,22 +8,17 @@ restart loses every queued message: the worst case the sweeper must recover from
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from typing import Self
 
 import redis
 
+from takedown.testing.loopback import free_port
+
 
 class RedisUnavailable(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
@@ -32,7 +27,7 @@ class RedisServer:
         if found is None:
             raise RedisUnavailable("redis-server is not installed")
         self.binary = found
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     def url(self, db: int = 0) -> str:

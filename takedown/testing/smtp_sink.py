@@ -6,7 +6,6 @@ Replies are scripted per recipient, so one test can have its platform's mail ser
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from takedown.testing.loopback import free_port
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,6 @@ class _Handler:
         return "250 2.0.0 Ok: queued"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class SmtpSink:
     """``starttls`` offers STARTTLS with that server context; ``implicit_tls`` speaks TLS from
     the first byte instead; ``login`` = (user, password) requires that login (over TLS)."""
@@ -74,7 +69,7 @@ class SmtpSink:
         self._refusals: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
         self._login = login
-        self.port = _free_port()
+        self.port = free_port()
         options: dict[str, Any] = {}
         if starttls is not None:
             options["tls_context"] = starttls
