@@ -211,7 +211,7 @@ def test_platforms_check_rehearses_every_template_before_anything_is_sent(
         ("TAKEDOWN_DATABASE_URL", "takedown.db", "TAKEDOWN_DATABASE_URL: not a database URL"),
         ("TAKEDOWN_BROKER_URL", "rabbit://h", "TAKEDOWN_BROKER_URL: unknown broker kind rabbit://"),
         ("TAKEDOWN_SENDING_TIMEOUT_SECONDS", "60", "must be longer than a task may run (360 s)"),
-        ("TAKEDOWN_CASEWORKER_EMAIL", "team", "TAKEDOWN_CASEWORKER_EMAIL: String should match"),
+        ("TAKEDOWN_CASEWORKER_EMAIL", "team", "TAKEDOWN_CASEWORKER_EMAIL: 'team' is not an email"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(
