@@ -49,19 +49,20 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from sqlalchemy import create_engine, func, select, text
+from harness import new_postgres_database
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from takedown import cases
 from takedown.config import Settings, get_settings
 from takedown.crypto import generate_key
-from takedown.db import get_engine, migrate, session_scope
+from takedown.db import migrate, session_scope
 from takedown.models import Item, RemovalRequest
 from takedown.platforms import catalogue_for
 from takedown.states import AT_REST, RequestState
@@ -111,19 +112,11 @@ channels:
 # ---------------------------------------------------------------------------- setting up
 
 
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+def fresh_database(server_url: str) -> AbstractContextManager[str]:
+    """A database of this run's own on the server of ``server_url``, dropped afterwards."""
     name = f"takedown_bench_faults_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        get_engine().dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return new_postgres_database(url)
 
 
 def configure(workdir: Path, database_url: str, broker_url: str, smtp_port: int) -> Settings:

@@ -9,11 +9,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 import redis
 from celery import Celery
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from takedown.db import get_engine
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' own Redis database
 TAKEDOWN = Path(sys.executable).parent / "takedown"
@@ -108,3 +114,22 @@ def delete_keys(prefix: str) -> int:
     for start in range(0, len(keys), 1000):
         client.delete(*keys[start : start + 1000])
     return len(keys)
+
+
+@contextmanager
+def new_postgres_database(url: str) -> Iterator[str]:
+    """The PostgreSQL database named in ``url``, created anew (administered through the
+    server's ``postgres`` database) and dropped afterwards."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url
+    finally:
+        get_engine().dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -68,12 +68,13 @@ from harness import (
     REDIS_URL,
     PeakMemory,
     delete_keys,
+    new_postgres_database,
     start_worker,
     stop_worker,
     wait_until_ready,
     worker_errors,
 )
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
 from takedown.celery_app import app_for
@@ -332,17 +333,8 @@ def fresh_database(url: str | None, workdir: Path, size: int) -> Iterator[str]:
     name = parsed.database or ""
     if parsed.get_backend_name() != "postgresql" or not name.startswith("takedown_bench"):
         raise SystemExit("--database-url: a PostgreSQL database named takedown_bench...")
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url
-    finally:
-        get_engine().dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres_database(url) as created:
+        yield created
 
 
 def insert_links(links: int, hosts: int, port: int, per_case: int) -> float:

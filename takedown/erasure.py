@@ -61,14 +61,21 @@ def close_case(session: Session, case: Case, now: datetime) -> None:
         case.closed_at = now
 
 
-def summary_of(session: Session, case: Case) -> dict[str, object]:
-    items = list(session.scalars(select(Item).where(Item.case_id == case.id)))
-    requests = list(
-        session.scalars(
-            select(RemovalRequest).where(RemovalRequest.item_id.in_([i.id for i in items]))
+def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]:
+    """Delete everything that identifies the victim or the material; return what is kept."""
+    if case.erased_at is not None:
+        raise ErasureRefused(f"case {case.reference} is already erased")
+    # Columns only: loading the rows would decrypt every link just to delete it.
+    items = session.execute(select(Item.id, Item.status).where(Item.case_id == case.id)).all()
+    item_ids = [item.id for item in items]
+    requests = session.execute(
+        select(RemovalRequest.id, RemovalRequest.state, RemovalRequest.platform_id).where(
+            RemovalRequest.item_id.in_(item_ids)
         )
-    )
-    return {
+    ).all()
+    request_ids = [request.id for request in requests]
+    # What is kept: the case as it stood, before anything is withdrawn below.
+    summary = {
         "links": len(items),
         "removed": sum(1 for item in items if item.status == "removed"),
         "requests_by_state": dict(Counter(r.state for r in requests)),
@@ -76,17 +83,6 @@ def summary_of(session: Session, case: Case) -> dict[str, object]:
         "minor": case.minor,
         "language": case.language,
     }
-
-
-def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]:
-    """Delete everything that identifies the victim or the material; return what is kept."""
-    if case.erased_at is not None:
-        raise ErasureRefused(f"case {case.reference} is already erased")
-    item_ids = list(session.scalars(select(Item.id).where(Item.case_id == case.id)))
-    request_ids = list(
-        session.scalars(select(RemovalRequest.id).where(RemovalRequest.item_id.in_(item_ids)))
-    )
-    summary = summary_of(session, case)  # as the case stood, before anything is withdrawn
     # Withdraw what a worker could still claim, by the same kind of conditional update as
     # the claim: a worker that claimed first is found below as sending (and the erasure is
     # refused, undoing this); one that comes later finds nothing left to claim.

@@ -168,8 +168,7 @@ def _send_case(pending: Pending, settings: Settings, now: datetime) -> int:
         if not _claim(session, pending):
             return 0
         case = session.get_one(Case, pending.case_id)
-        if not case.notify or case.victim_email is None:
-            # An erased case has no address left (and was set not to notify).
+        if not case.notify:
             _settle(session, pending, "skipped", "the victim asked not to get these emails")
             return 0
         try:

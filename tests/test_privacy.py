@@ -30,6 +30,7 @@ from takedown.models import (
     Base,
     Case,
     Check,
+    ContactLookup,
     Item,
     Notification,
     RemovalRequest,
@@ -312,7 +313,20 @@ def test_the_nightly_job_erases_cases_closed_longer_than_the_retention_period(
     with session_scope() as session:
         find_case(session, long_closed).closed_at = utcnow() - timedelta(days=31)
         find_case(session, recently_closed).closed_at = utcnow() - timedelta(days=29)
+        # RDAP answers name the hosts of links: kept only as long as they are cached.
+        fresh, stale = (f"domain:{uuid.uuid4().hex}.example" for _ in range(2))
+        session.add(ContactLookup(key=fresh, answer="{}", fetched_at=utcnow()))
+        session.add(
+            ContactLookup(
+                key=stale,
+                answer="{}",
+                fetched_at=utcnow() - timedelta(hours=environment.rdap_cache_hours + 1),
+            )
+        )
     tasks.nightly()  # the task beat runs, called as a plain function
+    with session_scope() as session:
+        assert session.get(ContactLookup, fresh) is not None
+        assert session.get(ContactLookup, stale) is None
     with session_scope() as session:
         assert find_case(session, long_closed).erased_at is not None
         assert find_case(session, long_closed).victim_name is None
