@@ -19,6 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check takedown tests bench
 	$(BIN)/ruff format --check takedown tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -24,9 +24,10 @@ from pathlib import Path
 from sqlalchemy import Text, insert, select, type_coerce
 
 from takedown.config import get_settings
-from takedown.crypto import generate_key, keyring
-from takedown.db import get_engine, migrate, session_scope
-from takedown.models import Case, Item, utcnow
+from takedown.safety.crypto import generate_key
+from takedown.store.db import get_engine, migrate, session_scope
+from takedown.store.encryption import keyring
+from takedown.store.models import Case, Item, utcnow
 
 NIGHTLY_100K_SECONDS = 307.0  # bench/nightly.py, SQLite, README
 

@@ -59,17 +59,20 @@ from harness import new_postgres_database
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from takedown import cases
+from takedown.cases.links import add_links
+from takedown.cases.queueing import queue_case
+from takedown.cases.service import open_case
+from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, get_settings
-from takedown.crypto import generate_key
-from takedown.db import migrate, session_scope
-from takedown.models import Item, RemovalRequest
-from takedown.platforms import catalogue_for
-from takedown.states import AT_REST, RequestState
-from takedown.tasks import publish_now
-from takedown.testing.fake_platform import FakePlatform, Reply
+from takedown.safety.crypto import generate_key
+from takedown.store.db import migrate, session_scope
+from takedown.store.models import Item, RemovalRequest
+from takedown.store.states import AT_REST, RequestState
+from takedown.testing.fake_platform import FakePlatform
+from takedown.testing.loopback import Reply
 from takedown.testing.redis_server import RedisServer
 from takedown.testing.smtp_sink import SmtpSink
+from takedown.worker.publish import publish_now
 
 BIN = Path(sys.executable).parent
 FORM_PATH = "/benchform/intake"
@@ -166,9 +169,9 @@ def queue_run(settings: Settings, n: int, run: str) -> dict[str, str]:
     ]
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = cases.open_case(session, "Bench Victim", "victim@bench.example", "en")
-        cases.add_links(session, case, urls, catalogue)
-        queued = cases.queue_case(session, case, catalogue)
+        case = open_case(session, "Bench Victim", "victim@bench.example", "en")
+        add_links(session, case, urls, catalogue)
+        queued = queue_case(session, case, catalogue)
         rows = session.execute(
             select(RemovalRequest.id, Item.url)
             .join(Item, RemovalRequest.item_id == Item.id)
@@ -239,7 +242,7 @@ def new_worker(workdir: Path, name: str) -> Process:
 def new_beat(workdir: Path) -> Process:
     directory = workdir / "beat"
     directory.mkdir(exist_ok=True)
-    command = [str(BIN / "celery"), "-A", "takedown.celery_app:app", "beat"]
+    command = [str(BIN / "celery"), "-A", "takedown.worker.celery_app:app", "beat"]
     command += ["--loglevel", "WARNING", "--schedule", str(directory / "schedule")]
     return Process(command, directory / "beat.log")
 

@@ -19,7 +19,7 @@ from celery import Celery
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from takedown.db import get_engine
+from takedown.store.db import get_engine
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' own Redis database
 TAKEDOWN = Path(sys.executable).parent / "takedown"

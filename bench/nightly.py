@@ -15,7 +15,7 @@ What is measured, in one run, on loopback only:
   body_contains: ["This content is no longer available"]}. Cases and links are written with
   bulk inserts; that time is printed but not measured as part of the rate.
 - naive: a plain loop in this process GETs ``--sample`` links (default 2,000) one after
-  another over one ``requests.Session`` and judges each with takedown.checks.judge.
+  another over one ``requests.Session`` and judges each with takedown.monitoring.checks.judge.
 - pipeline: a real ``takedown worker`` (prefork ``--concurrency 2`` by default, or
   ``--pool threads``) receives ``takedown.tasks.nightly``, which splits the links into
   batches of TAKEDOWN_CHECK_BATCH_SIZE on the checks queue; each batch visits
@@ -77,13 +77,15 @@ from harness import (
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
-from takedown.celery_app import app_for
-from takedown.checks import LinkStatus, judge
+from takedown.catalogue.schema import RemovedRule
 from takedown.config import Settings, get_settings
-from takedown.crypto import generate_key, keyring
-from takedown.db import get_engine, migrate
-from takedown.models import Case, Check, Item, new_reference, utcnow
-from takedown.platforms import RemovedRule
+from takedown.monitoring.checks import judge
+from takedown.safety.crypto import generate_key
+from takedown.store.db import get_engine, migrate
+from takedown.store.encryption import keyring
+from takedown.store.models import Case, Check, Item, new_reference, utcnow
+from takedown.store.states import LinkStatus
+from takedown.worker.celery_app import app_for
 
 GONE_PHRASE = "This content is no longer available"
 NOTIFIER_NAME = "Bench Helpline"

@@ -7,8 +7,9 @@ What is measured, in one run, on loopback only:
 - pipeline: N queued removal requests of one case go database → Redis → a real
   ``takedown worker`` (prefork pool, ``--concurrency 2`` by default) → notice rendering →
   HTTP POST to the same fake → database. The clock starts when publishing starts
-  (``takedown.tasks.publish_now``) and stops when a COUNT query, polled every 0.2 s, sees all
-  N requests ``sent``. Worker start-up is not included: the worker must answer a ping first.
+  (``takedown.worker.publish.publish_now``) and stops when a COUNT query, polled every 0.2 s,
+  sees all N requests ``sent``. Worker start-up is not included: the worker must answer a
+  ping first.
 
 It prints both rates (requests per second), the ratio pipeline/plain against the aim (half
 the plain loop's rate or better), the worker's peak memory (RSS summed over its process tree,
@@ -53,16 +54,19 @@ from harness import (
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from takedown import cases
-from takedown.celery_app import app_for
+from takedown.cases.links import add_links
+from takedown.cases.queueing import queue_case
+from takedown.cases.service import open_case
+from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, get_settings
-from takedown.crypto import generate_key
-from takedown.db import migrate, session_scope
-from takedown.models import Item, RemovalRequest
-from takedown.platforms import catalogue_for
-from takedown.states import RequestState
-from takedown.tasks import publish_now
-from takedown.testing.fake_platform import FakePlatform, Reply
+from takedown.safety.crypto import generate_key
+from takedown.store.db import migrate, session_scope
+from takedown.store.models import Item, RemovalRequest
+from takedown.store.states import RequestState
+from takedown.testing.fake_platform import FakePlatform
+from takedown.testing.loopback import Reply
+from takedown.worker.celery_app import app_for
+from takedown.worker.publish import publish_now
 
 PIPELINE_PATH = "/bench/report"  # what the worker POSTs to
 PLAIN_PATH = "/plain/report"  # what the plain loop POSTs to
@@ -123,9 +127,9 @@ def open_bench_case(settings: Settings, n: int) -> tuple[str, list[str]]:
     """One case with N links on the bench platform, each with a queued removal request."""
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = cases.open_case(session, "Bench Victim", "victim@bench.example", "en")
-        cases.add_links(session, case, [link(i) for i in range(n)], catalogue)
-        queued = cases.queue_case(session, case, catalogue)
+        case = open_case(session, "Bench Victim", "victim@bench.example", "en")
+        add_links(session, case, [link(i) for i in range(n)], catalogue)
+        queued = queue_case(session, case, catalogue)
         return case.id, queued.request_ids
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from takedown.safetext import email_problem, line_problem
+from takedown.safety.safetext import email_problem, line_problem
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -73,9 +73,9 @@ class Settings(BaseSettings):
     caseworker_email: str | None = None
 
     allow_private_targets: bool = False
-    # Fernet keys, comma-separated: the first encrypts, all decrypt (takedown.crypto).
+    # Fernet keys, comma-separated: the first encrypts, all decrypt (takedown.safety.crypto).
     secret_key: str = ""
-    # Days a closed case is kept before the nightly job erases it (takedown.erasure).
+    # Days a closed case is kept before the nightly job erases it (takedown.cases.erasure).
     retention_days: float = Field(default=180.0, gt=0)
     # Who is acting, for the audit log, where the OS login is a shared service account.
     actor: str = Field(default="", max_length=128)
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     task_time_limit_seconds: float = Field(default=360.0, gt=0)
     # The worker sending a request renews its lease on it every third of this; a request
     # whose lease lapsed belonged to a worker that died mid-send: it may have reached the
-    # platform, so the next sweep makes it `ambiguous` for a human (takedown.lease).
+    # platform, so the next sweep makes it `ambiguous` for a human (takedown.delivery.lease).
     sender_lease_seconds: float = Field(default=20.0, gt=0)
     # The backstop: a request still `sending` after this long is ambiguous even if its worker
     # is still heard from (a send that hangs past every time limit).

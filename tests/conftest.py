@@ -24,8 +24,8 @@ import redis
 import sqlalchemy
 
 from takedown.config import Settings, get_settings
-from takedown.crypto import generate_key
-from takedown.db import migrate
+from takedown.safety.crypto import generate_key
+from takedown.store.db import migrate
 from takedown.testing.environment import overridden_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import free_port
@@ -117,7 +117,7 @@ def _postgres_database() -> Iterator[str]:
     try:
         yield url
     finally:
-        from takedown.db import engine_for
+        from takedown.store.db import engine_for
 
         engine_for(url).dispose()
         with admin.connect() as connection:
@@ -161,6 +161,15 @@ def configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Settings:
     get_settings.cache_clear()
     monkeypatch.setattr("takedown.config.get_settings", get_settings)
     return get_settings()
+
+
+@pytest.fixture
+def unconfigured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No TAKEDOWN_* variable set, as on an operator's fresh install: a session-scoped stack
+    keeps its own in the environment while it runs."""
+    for name in [name for name in os.environ if name.startswith("TAKEDOWN_")]:
+        monkeypatch.delenv(name)
+    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from takedown.catalogue.schema import Platform
 from takedown.config import Settings
-from takedown.platforms import Platform
-from takedown.redact import redact
-from takedown.render import Notice
+from takedown.safety.redaction import redact
+from takedown.safety.sandbox import Notice
 
 
 class Outcome(StrEnum):

@@ -19,10 +19,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from takedown.catalogue.schema import EmailChannel
 from takedown.channels.base import Channel, Job, Outcome, Result
 from takedown.config import Settings, SmtpTls
-from takedown.platforms import EmailChannel
-from takedown.safetext import line_problem
+from takedown.safety.safetext import line_problem
 
 
 class UnsafeHeader(ValueError):

@@ -6,9 +6,9 @@ with ``takedown mark-sent REQUEST_ID --ticket T`` once they have submitted it.
 
 from __future__ import annotations
 
+from takedown.catalogue.schema import ManualChannel
 from takedown.channels.base import Channel, Job, Outcome, Result
-from takedown.platforms import ManualChannel
-from takedown.render import render_fields
+from takedown.safety.sandbox import render_fields
 
 
 class ManualSender(Channel):

@@ -15,11 +15,11 @@ from urllib.parse import urljoin
 import requests
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from takedown.catalogue.schema import WebformChannel
 from takedown.channels.base import Channel, Job, Outcome, Result
-from takedown.netguard import PrivateTargetError, never_sent, new_session, reason
-from takedown.platforms import WebformChannel
-from takedown.redact import excerpt
-from takedown.render import render_fields
+from takedown.safety.netguard import PrivateTargetError, never_sent, new_session, reason
+from takedown.safety.redaction import excerpt
+from takedown.safety.sandbox import render_fields
 
 
 class _HiddenInputs(HTMLParser):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from takedown.catalogue.platforms import catalogue_for
 from takedown.channels.base import Job
 from takedown.config import Settings
-from takedown.delivery import link_variants, notice_context
-from takedown.platforms import catalogue_for
-from takedown.render import render_notice
+from takedown.delivery.prepare import link_variants
+from takedown.notices.builder import notice_context, render_notice
 
 JobFactory = Callable[..., Job]
 

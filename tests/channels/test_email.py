@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import trustme
 
+from takedown.catalogue.schema import EmailChannel
 from takedown.channels.base import Outcome
 from takedown.channels.email import EmailSender
 from takedown.config import Settings
-from takedown.platforms import EmailChannel
 from takedown.testing.smtp_sink import SmtpSink
 from tests.channels.conftest import JobFactory
 

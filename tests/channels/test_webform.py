@@ -10,7 +10,8 @@ import pytest
 from takedown.channels.base import Outcome
 from takedown.channels.webform import WebformSender
 from takedown.config import Settings
-from takedown.testing.fake_platform import FakePlatform, Reply
+from takedown.testing.fake_platform import FakePlatform
+from takedown.testing.loopback import Reply
 from tests.channels.conftest import JobFactory
 
 

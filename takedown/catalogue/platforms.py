@@ -1,0 +1,124 @@
+"""Platform definitions: loading and validating ``platforms/*.yaml``; matching a URL to one.
+
+Platforms are data. A broken file is refused with a message that names the file and the
+field, so whoever edits it can fix it without reading Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import (
+    ValidationError,
+)
+
+from takedown.catalogue.abuse_contact import ABUSE_CONTACT, contact_platform
+from takedown.catalogue.links import host_of
+from takedown.catalogue.schema import Platform
+from takedown.catalogue.yamlfile import YamlFileError, read_yaml
+from takedown.config import Settings
+from takedown.safety.safetext import printable, shown
+from takedown.store.models import RemovalRequest
+
+
+class PlatformFileError(Exception):
+    """A platform file that cannot be used; the message names the file and the field."""
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    if not first["loc"]:  # a rule across fields names its fields itself
+        return printable(str(first["msg"]).removeprefix("Value error, "))
+    # A key of the file can be any text (a line break, a page of it): shown, not printed.
+    field = ".".join(printable(str(part), 80) for part in first["loc"])
+    return f"{field}: {printable(first['msg'])}"
+
+
+def load_platform(path: Path) -> Platform:
+    try:
+        data = read_yaml(path)
+    except YamlFileError as error:
+        raise PlatformFileError(str(error)) from None
+    if not isinstance(data, dict):
+        raise PlatformFileError(f"{path}: expected a mapping of keys such as id, name, domains")
+    try:
+        platform = Platform.model_validate(data)
+    except ValidationError as error:
+        raise PlatformFileError(f"{path}: {_describe(error)}") from None
+    if platform.id != path.stem:
+        raise PlatformFileError(
+            f"{path}: id: {shown(platform.id)} must match the file name {path.stem!r}"
+        )
+    return platform
+
+
+class Catalogue:
+    """Every platform of a directory, with the lookup from a link's host to its platform."""
+
+    def __init__(self, platforms: Iterable[Platform], directory: Path | None = None) -> None:
+        self.platforms = {platform.id: platform for platform in platforms}
+        self._by_domain: dict[str, Platform] = {}
+        for platform in self.platforms.values():
+            for domain in platform.domains:
+                other = self._by_domain.get(domain)
+                if other is not None:
+                    where = f"{directory / platform.id}.yaml: " if directory else ""
+                    raise PlatformFileError(
+                        f"{where}domains: {domain!r} is claimed by both {other.id}.yaml and "
+                        f"{platform.id}.yaml"
+                    )
+                self._by_domain[domain] = platform
+
+    @classmethod
+    def load(cls, directory: Path) -> Catalogue:
+        if not directory.is_dir():
+            raise PlatformFileError(f"{directory}: no such platforms directory")
+        misnamed = sorted(directory.glob("*.yml"))
+        if misnamed:
+            raise PlatformFileError(f"{misnamed[0]}: platform files must end in .yaml")
+        return cls((load_platform(path) for path in sorted(directory.glob("*.yaml"))), directory)
+
+    def get(self, platform_id: str) -> Platform:
+        try:
+            return self.platforms[platform_id]
+        except KeyError:
+            raise PlatformFileError(
+                f"platform {platform_id!r} is no longer defined in the platforms directory"
+            ) from None
+
+    def match(self, url: str) -> Platform | None:
+        """The platform whose domain is the link's host or a parent of it (the longest wins)."""
+        labels = host_of(url).split(".")
+        for start in range(len(labels) - 1):
+            platform = self._by_domain.get(".".join(labels[start:]))
+            if platform is not None:
+                return platform
+        return None
+
+
+_cache: dict[tuple[Path, tuple[tuple[str, float], ...]], Catalogue] = {}
+
+
+def catalogue_for(directory: Path) -> Catalogue:
+    """The catalogue of a directory, reloaded when a file in it changes (workers run for days)."""
+    stamp = tuple(sorted((p.name, p.stat().st_mtime) for p in directory.glob("*.yaml")))
+    key = (directory, stamp)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = Catalogue.load(directory)
+    return _cache[key]
+
+
+def platform_of(request: RemovalRequest, settings: Settings) -> Platform:
+    """The platform file of a request, or the stand-in of a confirmed abuse contact."""
+    if request.platform_id == ABUSE_CONTACT:
+        try:
+            return contact_platform(request.contact_to)
+        except ValidationError:
+            # Stored before addresses were checked as strictly, or edited in the database.
+            raise PlatformFileError(
+                f"the abuse contact {shown(request.contact_to or '')} is not an email address; "
+                "give one with takedown contact confirm --to"
+            ) from None
+    return catalogue_for(settings.platforms_dir).get(request.platform_id)

@@ -1,0 +1,42 @@
+"""``takedown audit CASE``: who did what to a case, and when."""
+
+from __future__ import annotations
+
+import click
+
+from takedown.cases.service import find_case
+from takedown.cli.context import console, open_database, print_json
+from takedown.cli.errors import user_errors
+from takedown.store.audit import history
+
+
+@click.command("audit", help="Who did what to a case, and when (caseworkers and workers).")
+@click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def audit_log(case_id: str, as_json: bool) -> None:
+    with open_database() as session:
+        found = find_case(session, case_id)
+        entries = history(session, found.id)
+        reference = found.reference
+    rows = [
+        {
+            "at": entry.at.isoformat(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "request": entry.request_id,
+            "detail": entry.detail,
+        }
+        for entry in entries
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    console.print(f"[bold]Audit log of case {reference}[/]")
+    for entry in entries:
+        request = f" {entry.request_id[:8]}" if entry.request_id else ""
+        detail = f" ({entry.detail})" if entry.detail else ""
+        console.print(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action}{request}{detail}",
+            highlight=False,
+        )

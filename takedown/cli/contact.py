@@ -1,0 +1,38 @@
+"""``takedown contact confirm``: the abuse contact of a link on no known platform."""
+
+from __future__ import annotations
+
+import click
+
+from takedown.cases.requests import find_request
+from takedown.cli.context import BROKER_DOWN, console, open_database, record_request
+from takedown.cli.errors import user_errors
+
+
+@click.group(help="Abuse contacts of links on no known platform.")
+def contact() -> None:
+    pass
+
+
+@contact.command(
+    "confirm",
+    help="Confirm the abuse address RDAP suggested for a request (or give another with --to); "
+    "the request is then sent.",
+)
+@click.argument("request_id")
+@click.option("--to", help="The address to use instead of the suggested one.")
+@user_errors
+def contact_confirm(request_id: str, to: str | None) -> None:
+    from takedown.contacts.abuse_contacts import confirm
+    from takedown.worker.publish import publish_now
+
+    with open_database() as session:
+        request = find_request(session, request_id)
+        confirm(session, request, to)
+        record_request(
+            session, "contact confirmed", request, "another address given" if to else None
+        )
+        rid, address = request.id, request.contact_to
+    console.print(f"Request {rid[:8]} will be sent to {address}.")
+    if not publish_now([rid]):
+        console.print(BROKER_DOWN)

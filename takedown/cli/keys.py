@@ -1,0 +1,47 @@
+"""``takedown keys ...``: the keys that encrypt victims' identities and links."""
+
+from __future__ import annotations
+
+import click
+
+from takedown.cli.context import console, current_settings
+from takedown.cli.errors import user_errors
+from takedown.store.audit import record
+from takedown.store.db import migrate, session_scope
+from takedown.store.encryption import keyring
+
+
+@click.group(help="The keys that encrypt victims' identities and links (TAKEDOWN_SECRET_KEY).")
+def keys() -> None:
+    pass
+
+
+@keys.command("generate", help="Print a new key, to put first in TAKEDOWN_SECRET_KEY.")
+def keys_generate() -> None:
+    from takedown.safety.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@keys.command(
+    "rotate",
+    help="Re-encrypt everything under the first key of TAKEDOWN_SECRET_KEY; afterwards the "
+    "older keys can be removed.",
+)
+@user_errors
+def keys_rotate() -> None:
+    from takedown.store.db import get_engine
+    from takedown.store.rekey import rotate
+
+    current_settings()
+    migrate()
+    ring = keyring()
+    rotation = rotate(get_engine(), ring)
+    with session_scope() as session:
+        record(session, "keys rotated", detail=f"{sum(rotation.values.values())} values")
+    for column, count in rotation.values.items():
+        console.print(f"{column}: {count} value(s) re-encrypted", highlight=False)
+    console.print(f"items.url_hash: {rotation.link_hashes} link hash(es) recomputed")
+    console.print(
+        "Everything is now under the first key; the others can be removed from TAKEDOWN_SECRET_KEY."
+    )

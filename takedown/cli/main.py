@@ -1,0 +1,49 @@
+"""``takedown``: the command group every command hangs from.
+
+Command names, flags and JSON keys are a contract (see README): add, never rename.
+"""
+
+from __future__ import annotations
+
+import click
+
+from takedown.cli.audit import audit_log
+from takedown.cli.case import case
+from takedown.cli.contact import contact
+from takedown.cli.demo import demo
+from takedown.cli.keys import keys
+from takedown.cli.monitoring import alerts, check, overdue
+from takedown.cli.notice import notice
+from takedown.cli.platforms import platforms
+from takedown.cli.requests import mark_sent, package, queue, retry, status, withdraw
+from takedown.cli.worker import worker
+from takedown.safety.redaction import install_log_redaction
+
+
+@click.group(help="Get non-consensual intimate images taken down: cases, requests, workers.")
+def main() -> None:
+    install_log_redaction()
+
+
+# In the order of a caseworker's session, which is the order `takedown --help` lists them in
+# (click sorts them by name anyway).
+for command in (
+    case,
+    audit_log,
+    keys,
+    queue,
+    status,
+    mark_sent,
+    package,
+    retry,
+    withdraw,
+    check,
+    alerts,
+    overdue,
+    platforms,
+    contact,
+    notice,
+    worker,
+    demo,
+):
+    main.add_command(command)

@@ -1,0 +1,114 @@
+"""Preparing one removal request: its platform, its route (a channel, or an escalation
+target), and its notice, rendered and checked, as a job a channel can send.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from takedown.catalogue.escalation import target_for
+from takedown.catalogue.legal import LegalError
+from takedown.catalogue.platforms import PlatformFileError, platform_of
+from takedown.catalogue.schema import Platform
+from takedown.channels.base import Job, Outcome, Result
+from takedown.config import Settings
+from takedown.notices.builder import NOTICE, compose, notice_context
+from takedown.safety.sandbox import RenderError
+from takedown.store.models import RemovalRequest
+
+log = logging.getLogger(__name__)
+
+
+def first_report(request: RemovalRequest) -> RemovalRequest:
+    while request.escalates is not None:
+        request = request.escalates
+    return request
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What phase one hands to phase two: a job to send, or the reason there is none."""
+
+    platform: Platform | None
+    job: Job | None = None
+    refusal: Result | None = None
+
+
+def prepare(request: RemovalRequest, settings: Settings) -> Prepared:
+    problem = settings.notifier_problem()
+    if problem:
+        return Prepared(None, refusal=Result(Outcome.PERMANENT, error=problem))
+    try:
+        platform = platform_of(request, settings)
+    except PlatformFileError as error:
+        return Prepared(None, refusal=Result(Outcome.PERMANENT, error=str(error)))
+    route = _route(request, platform)
+    if isinstance(route, str):
+        return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=route))
+    channel, template, extra = route
+    item = request.item
+    context = notice_context(item.case.reference, item.url, platform, settings) | extra
+    try:
+        notice = compose(request, platform, settings, context, template)
+    except (RenderError, LegalError) as error:
+        return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=str(error)))
+    context["notice"] = {"subject": notice.subject, "body": notice.body}
+    job = Job(
+        request_id=request.id,
+        platform=platform,
+        channel_config=channel,
+        notice=notice,
+        context=context,
+        # A platform's reply may echo the notice: its link, and the name a DMCA notice gives.
+        sensitive=(*link_variants(item.url), *filter(None, [item.case.victim_name])),
+    )
+    return Prepared(platform, job=job)
+
+
+def _route(request: RemovalRequest, platform: Platform) -> tuple[Any, str, dict[str, Any]] | str:
+    """The channel, the notice template and extra context of a request, or why there is
+    none. A follow-up goes to its escalation target and cites the first report."""
+    if request.escalation_step is None:
+        if request.channel_index >= len(platform.channels):
+            return f"{platform.id}.yaml no longer has channel {request.channel_index + 1}"
+        return platform.channels[request.channel_index], NOTICE, {}
+    target = target_for(platform, request.escalation_step)
+    if target is None:
+        return f"{platform.id}.yaml no longer has escalation step {request.escalation_step}"
+    name, channel = target
+    first = first_report(request)
+    original = {
+        "ticket": first.ticket,
+        "sent_at": f"{first.sent_at:%Y-%m-%d %H:%M} UTC" if first.sent_at else "",
+        "deadline_at": f"{first.deadline_at:%Y-%m-%d %H:%M} UTC" if first.deadline_at else "",
+    }
+    return channel, "followup", {"original": original, "target": {"name": name}}
+
+
+def link_variants(url: str) -> tuple[str, ...]:
+    """The link as a platform might echo it back: as sent, percent-encoded, without scheme."""
+    bare = url.split("://", 1)[-1]
+    return (url, quote(url, safe=""), quote(url), bare, quote(bare, safe=""))
+
+
+def prepare_safely(request: RemovalRequest, settings: Settings) -> Prepared:
+    """``prepare``, with any unexpected error turned into a definite "not sent": nothing has
+    left the machine yet, so the request must not end up looking ambiguous."""
+    try:
+        return prepare(request, settings)
+    except Exception as error:
+        log.error(
+            "request %s: preparing the notice failed (%s)\n%s",
+            request.id,
+            type(error).__name__,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        refusal = Result(
+            Outcome.TRANSIENT,
+            error=f"takedown could not prepare the notice ({type(error).__name__}); not sent",
+        )
+        return Prepared(None, refusal=refusal)

@@ -1,0 +1,186 @@
+"""Caseworker alerts: what a person must look at, kept until acknowledged and, when
+``TAKEDOWN_CASEWORKER_EMAIL`` is set, emailed there.
+
+An alert is raised when content comes back online after its removal, and when a request
+reaches a state only a person can move it out of (failed, ambiguous, a package to submit by
+hand). Alerts name the case reference and the request, never the link: the link is for
+`takedown status`, behind the caseworker's own access, not for an inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from takedown.channels.base import Outcome, Result
+from takedown.channels.email import EmailSender, email_message
+from takedown.config import Settings
+from takedown.store.db import session_scope
+from takedown.store.models import Alert, Case, RemovalRequest, utcnow
+from takedown.store.states import RequestState
+
+log = logging.getLogger(__name__)
+
+# The states a request cannot leave without a person, and what the alert says about each.
+NEEDS_A_CASEWORKER: dict[str, str] = {
+    RequestState.FAILED: "request failed on every channel; a caseworker decides what next",
+    RequestState.AMBIGUOUS: (
+        "request may have reached the platform; check with it before sending again"
+    ),
+    RequestState.AWAITING_CASEWORKER: "package ready to submit by hand (takedown package)",
+}
+
+
+class AlertError(LookupError):
+    pass
+
+
+def raise_for_request(session: Session, request: RemovalRequest, state: str) -> None:
+    """Called on every state change: an alert when the request now waits for a person."""
+    what = NEEDS_A_CASEWORKER.get(state)
+    if state == RequestState.AWAITING_CASEWORKER and request.contact_note is not None:
+        what = "abuse contact of a link on no known platform to confirm (takedown status)"
+    if what is not None:
+        session.add(
+            Alert(
+                case_id=request.item.case_id,
+                item_id=request.item_id,
+                request_id=request.id,
+                what=what,
+            )
+        )
+
+
+def settle_for_request(session: Session, request_id: str) -> None:
+    """A caseworker acted on the request: its open alerts are dealt with."""
+    session.execute(
+        update(Alert)
+        .where(Alert.request_id == request_id, Alert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def open_alerts(session: Session) -> list[dict[str, Any]]:
+    """Alerts not yet acknowledged, oldest first. No link in them: `status` shows it."""
+    rows = session.execute(
+        select(Alert, Case)
+        .join(Case, Alert.case_id == Case.id)
+        .where(Alert.acknowledged_at.is_(None))
+        .order_by(Alert.created_at, Alert.id)
+    ).all()
+    return [
+        {
+            "id": alert.id,
+            "case": case.reference,
+            "request": alert.request_id,
+            "at": alert.created_at.isoformat(),
+            "what": alert.what,
+        }
+        for alert, case in rows
+    ]
+
+
+def acknowledge(session: Session, alert_id: int) -> str:
+    """Mark an alert as dealt with; the id of its case."""
+    # Beyond the integer column's range there is no alert (and SQLite cannot even ask).
+    alert = session.get(Alert, alert_id) if 0 < alert_id < 2**31 else None
+    if alert is None:
+        raise AlertError(f"--ack: there is no alert {alert_id}")
+    alert.acknowledged_at = alert.acknowledged_at or utcnow()
+    return alert.case_id
+
+
+def email_due(settings: Settings, now: datetime | None = None) -> int:
+    """Email the open alerts not emailed yet to the caseworkers' address, all in one message;
+    the number of alerts it told of."""
+    if settings.caseworker_email is None:
+        return 0
+    now = now or utcnow()
+    with session_scope() as session:
+        claimed = _claim(session, now)
+        if not claimed:
+            return 0
+        try:
+            message: EmailMessage | None = _message(session, claimed, settings)
+        except ValueError as error:  # UnsafeHeader: retried below, like a refusal
+            message = None
+            unbuilt = Result(Outcome.PERMANENT, error=f"the email could not be built: {error}")
+    if message is not None:
+        result = EmailSender(settings).transmit(message, settings.caseworker_email)
+    else:
+        result = unbuilt
+    with session_scope() as session:
+        rows = session.scalars(select(Alert).where(Alert.id.in_(claimed))).all()
+        # A message that may have arrived counts as sent: a caseworker can live with missing
+        # a duplicate, and the alerts stay in `takedown alerts` anyway.
+        if result.outcome in (Outcome.DELIVERED, Outcome.AMBIGUOUS):
+            return len(rows)
+        for alert in rows:
+            alert.emailed_at = None
+            alert.email_attempts += 1
+            alert.email_error = result.error
+            delay = settings.retry_base_seconds * 2 ** (alert.email_attempts - 1)
+            alert.email_next_at = now + timedelta(seconds=min(delay, settings.retry_max_seconds))
+    log.warning("caseworker alerts not emailed (will try again): %s", result.error)
+    return 0
+
+
+def _claim(session: Session, now: datetime) -> list[int]:
+    """Stamp the alerts to tell as emailed before sending, so that two workers running this
+    at once never both send them; the stamp is lifted again if the send fails."""
+    due = list(
+        session.scalars(
+            select(Alert.id).where(
+                Alert.emailed_at.is_(None),
+                Alert.acknowledged_at.is_(None),
+                (Alert.email_next_at.is_(None)) | (Alert.email_next_at <= now),
+            )
+        )
+    )
+    if not due:
+        return []
+    stamped = session.execute(
+        update(Alert)
+        .where(Alert.id.in_(due), Alert.emailed_at.is_(None))
+        .values(emailed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if stamped.rowcount != len(due):  # type: ignore[attr-defined]
+        session.rollback()  # another worker is telling these
+        return []
+    session.commit()
+    return due
+
+
+def _message(session: Session, alert_ids: list[int], settings: Settings) -> EmailMessage:
+    rows = session.execute(
+        select(Alert, Case)
+        .join(Case, Alert.case_id == Case.id)
+        .where(Alert.id.in_(alert_ids))
+        .order_by(Alert.created_at, Alert.id)
+    ).all()
+    lines = [
+        f"{len(rows)} new alert(s) need a caseworker:",
+        "",
+        *(
+            f"- {case.reference} ({alert.created_at:%Y-%m-%d %H:%M} UTC): {alert.what}"
+            + (f" [request {alert.request_id[:8]}]" if alert.request_id else "")
+            for alert, case in rows
+        ),
+        "",
+        "`takedown alerts` lists every open alert; `takedown status REFERENCE` shows the case.",
+        "This message names no link on purpose.",
+    ]
+    return email_message(
+        settings,
+        sender_name="takedown",
+        to=settings.caseworker_email or "",
+        subject=f"takedown: {len(rows)} alert(s) need a caseworker",
+        body="\n".join(lines),
+    )

@@ -1,0 +1,179 @@
+"""Following links after their requests went out: confirm removal, watch for reappearance,
+and notice deadlines that passed.
+
+A link seen gone is not yet "removed": it is checked again after
+``TAKEDOWN_REMOVAL_CONFIRM_SECONDS`` and only then do its requests become ``removed``. A
+removed link keeps being visited for ``TAKEDOWN_REAPPEARANCE_WATCH_DAYS``; back online, the
+link is reopened and a new request queued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from takedown.catalogue.bases import choose_basis, facts_of
+from takedown.catalogue.legal import legal_for
+from takedown.catalogue.platforms import Catalogue
+from takedown.config import Settings
+from takedown.delivery.lifecycle import move, new_request
+from takedown.messages.notifications import record_event, record_removals
+from takedown.monitoring.checks import Seen
+from takedown.monitoring.deadlines import _make_overdue
+from takedown.store.models import Alert, Check, Item
+from takedown.store.states import DELIVERED, NOT_DELIVERED, LinkStatus, RequestState
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something a caseworker should hear about, in words."""
+
+    item_id: str
+    url: str
+    what: str
+    new_request_id: str | None = None
+
+
+@dataclass
+class _Group:
+    """What record_checks writes once for a whole group of visits."""
+
+    check_rows: list[dict[str, object]] = field(default_factory=list)
+    removed_in_case: list[str] = field(default_factory=list)
+
+
+def record_check(
+    session: Session,
+    item: Item,
+    seen: Seen,
+    settings: Settings,
+    catalogue: Catalogue,
+    now: datetime,
+    group: _Group | None = None,
+) -> Change | None:
+    """Store the visit and act on it; what changed, if anything, for the caseworker."""
+    check = {
+        "item_id": item.id,
+        "checked_at": now,
+        "outcome": seen.status,
+        "http_status": seen.http_status,
+        "reason": seen.reason,
+        "duration_ms": seen.duration_ms,
+    }
+    item.last_checked_at = now
+    match seen.status:
+        case LinkStatus.REMOVED:
+            change = _seen_removed(session, item, settings, now)
+        case LinkStatus.ONLINE:
+            change = _seen_online(session, item, settings, catalogue)
+        case LinkStatus.UNKNOWN:
+            # Proves nothing either way: a pending confirmation simply waits for a real answer.
+            if item.status not in (LinkStatus.REMOVED, "reappeared", LinkStatus.ONLINE):
+                item.status = LinkStatus.UNKNOWN
+            change = None
+    _mark_overdue_requests_of(session, item, now)
+    removed = change is not None and change.what == REMOVAL_CONFIRMED
+    if group is not None:
+        group.check_rows.append(check)
+        if removed:
+            group.removed_in_case.append(item.case_id)
+    else:
+        session.add(Check(**check))
+        if removed:
+            record_removals(session, [item.case_id])
+    return change
+
+
+def record_checks(
+    session: Session,
+    results: list[tuple[str, Seen, datetime]],
+    settings: Settings,
+    catalogue: Catalogue,
+) -> list[Change]:
+    """Record many visits in one transaction: the items and their requests are loaded with
+    two queries, the check rows inserted with one statement, and all of it committed once,
+    instead of a round of each per link."""
+    items = {
+        item.id: item
+        for item in session.scalars(
+            select(Item)
+            .where(Item.id.in_({item_id for item_id, _, _ in results}))
+            .options(selectinload(Item.requests), joinedload(Item.case))
+        )
+    }
+    changes = []
+    group = _Group()
+    for item_id, seen, when in results:
+        item = items.get(item_id)
+        if item is None:  # erased while it was being visited
+            continue
+        change = record_check(session, item, seen, settings, catalogue, when, group)
+        if change is not None:
+            changes.append(change)
+    if group.check_rows:
+        session.execute(insert(Check), group.check_rows)
+    # After the loop: counting what remains of a case mid-group would flush every time.
+    record_removals(session, group.removed_in_case)
+    return changes
+
+
+REMOVAL_CONFIRMED = "removal confirmed"
+
+
+def _seen_removed(session: Session, item: Item, settings: Settings, now: datetime) -> Change | None:
+    if item.status == LinkStatus.REMOVED:
+        return None
+    if item.removal_seen_at is None:
+        item.removal_seen_at = now
+        if settings.removal_confirm_seconds > 0:
+            return Change(item.id, item.url, "seen gone; to be confirmed by a later check")
+    if now - item.removal_seen_at < timedelta(seconds=settings.removal_confirm_seconds):
+        return None
+    item.status = LinkStatus.REMOVED
+    item.removed_at = now
+    for request in item.requests:
+        if request.state in DELIVERED:
+            move(session, request, RequestState.REMOVED, "content confirmed removed")
+        elif request.state in NOT_DELIVERED:  # the content outran the request
+            move(session, request, RequestState.WITHDRAWN, "content removed before it was sent")
+    return Change(item.id, item.url, REMOVAL_CONFIRMED)
+
+
+def _seen_online(
+    session: Session, item: Item, settings: Settings, catalogue: Catalogue
+) -> Change | None:
+    if item.status == LinkStatus.REMOVED:
+        item.status = "reappeared"
+        item.removal_seen_at = None
+        session.add(
+            Alert(case_id=item.case_id, item_id=item.id, what="content back online after removal")
+        )
+        platform = catalogue.platforms.get(item.platform_id or "")
+        if platform is None:
+            record_event(session, item.case_id, "content_reappeared")
+            return Change(item.id, item.url, "back online; no platform file to send a request")
+        legal = legal_for(settings.legal_dir)
+        basis = choose_basis(facts_of(item.case), platform, legal).basis
+        request = new_request(session, item, platform, "the content reappeared", basis)
+        record_event(session, item.case_id, "content_reappeared")
+        return Change(item.id, item.url, "back online; a new request is queued", request.id)
+    if item.removal_seen_at is not None:
+        item.removal_seen_at = None
+        item.status = LinkStatus.ONLINE
+        return Change(item.id, item.url, "back online before its removal was confirmed")
+    if item.status != "reappeared":
+        item.status = LinkStatus.ONLINE
+    return None
+
+
+def _mark_overdue_requests_of(session: Session, item: Item, now: datetime) -> None:
+    """The same rule for one link just checked, on its already loaded requests."""
+    if item.status == LinkStatus.REMOVED:
+        return
+    for request in item.requests:
+        due = request.deadline_at
+        if request.state == RequestState.SENT and due is not None and due < now:
+            _make_overdue(session, request)

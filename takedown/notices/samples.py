@@ -1,0 +1,119 @@
+"""Sample notices: every legal basis in every language for realistic cases (``notice lint``),
+and a platform's every notice and field rehearsed for a sample link (``platforms check``
+and worker start), so that a broken template shows before the first real send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from takedown.catalogue.escalation import next_step
+from takedown.catalogue.legal import Facts, LegalError, legal_for
+from takedown.catalogue.platforms import PlatformFileError
+from takedown.catalogue.schema import LANGUAGES, EmailChannel, Platform
+from takedown.config import Settings
+from takedown.notices.builder import compose_notice, legal_context, notice_context, render_notice
+from takedown.safety.sandbox import RenderError, render_fields
+
+# Realistic cases each basis is linted for: an adult and a child, real and AI-made material.
+SAMPLE_CASES: dict[str, list[Facts]] = {
+    "dsa": [Facts("FI"), Facts("FI", synthetic=True), Facts("DE", minor=True), Facts("SE")],
+    "take_it_down": [Facts("US"), Facts("US", synthetic=True), Facts("US", minor=True)],
+    "dmca": [Facts("US", victim_owns_copyright=True, victim_may_be_named=True)],
+    "terms": [Facts("DE", synthetic=True), Facts(None, minor=True), Facts("FI")],
+}
+
+
+def sample_notices(settings: Settings) -> Iterator[tuple[str, str | None]]:
+    """Every legal basis in every language for realistic cases, with the trusted-flagger
+    statement on and off: what was rendered, and the problem or None."""
+    legal = legal_for(settings.legal_dir)
+    platform = Platform.model_validate(SAMPLE_PLATFORM)
+    for basis in legal.bases:
+        for language in LANGUAGES:
+            for facts in SAMPLE_CASES.get(basis, [Facts("FI")]):
+                for flagger in ("", "designated by the national Digital Services Coordinator"):
+                    what = f"{basis}/{language} for {describe(facts)}"
+                    what += ", trusted flagger" if flagger else ""
+                    context = notice_context("TD-2026-7KQ2MX", SAMPLE_URL, platform, settings)
+                    try:
+                        context |= legal_context(
+                            basis,
+                            facts,
+                            legal,
+                            signatory=settings.signatory_name or "Maria Virtanen",
+                            trusted_flagger=flagger,
+                            victim_name="Aino Virtanen",
+                        )
+                        compose_notice(
+                            settings.templates_dir, legal, basis, language, facts, context
+                        )
+                    except (RenderError, LegalError) as error:
+                        yield what, str(error)
+                    else:
+                        yield what, None
+
+
+SAMPLE_URL = "https://fotogram.example/p/8s7d6f"
+
+
+SAMPLE_PLATFORM = {
+    "id": "fotogram",
+    "name": "Fotogram",
+    "source": "https://fotogram.example/help",
+    "checked": "2026-11-22",
+    "legal_bases": ["dsa", "take_it_down", "dmca", "terms"],
+    "domains": ["fotogram.example"],
+    "deadline_hours": 48,
+    "channels": [{"type": "email", "to": "ncii@fotogram.example"}],
+}
+
+
+def describe(facts: Facts) -> str:
+    who = "a child" if facts.minor else "an adult"
+    what = "AI-made" if facts.synthetic else "real"
+    return f"{who}, {what}, {facts.country or 'no country'}"
+
+
+def sample_facts(basis: str) -> Facts:
+    """A realistic case each basis can be used for: the rehearsal and `notice lint` use it."""
+    if basis == "dmca":
+        return Facts(country="US", victim_owns_copyright=True, victim_may_be_named=True)
+    return Facts(country="FI")
+
+
+def rehearse(platform: Platform, settings: Settings) -> None:
+    """Render a platform's notice and every channel's fields for a sample link, so that a
+    misspelt variable or a missing language shows up in `takedown platforms check` and at
+    worker start, not at the first real send."""
+    url = f"https://{platform.domains[0]}/sample"
+    legal = legal_for(settings.legal_dir)
+    try:
+        # Every basis the platform may get a notice under, for a case it can be used for.
+        for basis in platform.legal_bases:
+            facts = sample_facts(basis)
+            context = notice_context("TD-0000-SAMPLE", url, platform, settings)
+            context |= legal_context(
+                basis,
+                facts,
+                legal,
+                signatory=settings.signatory_name or settings.notifier_name,
+                trusted_flagger=settings.trusted_flagger,
+                victim_name="Sample Person",
+            )
+            language = platform.notice_language
+            notice = compose_notice(settings.templates_dir, legal, basis, language, facts, context)
+        context["notice"] = {"subject": notice.subject, "body": notice.body}
+        for channel in platform.channels:
+            if not isinstance(channel, EmailChannel):
+                render_fields(channel.fields, context, platform.id)
+        if next_step(platform, None) is not None:
+            sample = {
+                "ticket": "T-1",
+                "sent_at": "2026-01-01 00:00 UTC",
+                "deadline_at": "2026-01-03",
+            }
+            followup = context | {"original": sample, "target": {"name": "a sample target"}}
+            render_notice(settings.templates_dir, "followup", platform.notice_language, followup)
+    except (RenderError, LegalError) as error:
+        raise PlatformFileError(f"{settings.platforms_dir / platform.id}.yaml: {error}") from None

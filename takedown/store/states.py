@@ -1,0 +1,100 @@
+"""The removal-request life cycle, as a table of allowed transitions.
+
+```
+pending → queued → sending → sent
+            ↑        │ │ │
+            └ retrying ← (transient: next_attempt_at, honouring Retry-After)
+                     │ └→ failed     (permanent: a human must act)
+                     └→ ambiguous   (may have reached the platform: a human decides)
+manual channel: queued → sending → awaiting_caseworker → sent
+withdrawn: a caseworker cancels anything not yet sent
+after sending: sent → removed (confirmed gone), or sent → overdue (past the platform's
+deadline) → escalated → removed
+```
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"
+    AMBIGUOUS = "ambiguous"
+    AWAITING_CASEWORKER = "awaiting_caseworker"
+    WITHDRAWN = "withdrawn"
+    REMOVED = "removed"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
+
+
+S = RequestState
+
+ALLOWED: dict[RequestState, frozenset[RequestState]] = {
+    # AWAITING_CASEWORKER: a request to an abuse address RDAP suggested waits for a person.
+    S.PENDING: frozenset({S.QUEUED, S.WITHDRAWN, S.AWAITING_CASEWORKER}),
+    S.QUEUED: frozenset({S.SENDING, S.WITHDRAWN}),
+    S.RETRYING: frozenset({S.SENDING, S.WITHDRAWN}),
+    S.SENDING: frozenset(
+        # QUEUED: a permanent failure on one channel falls back to the next channel.
+        {S.SENT, S.RETRYING, S.FAILED, S.AMBIGUOUS, S.AWAITING_CASEWORKER, S.QUEUED}
+    ),
+    # A caseworker settles these by hand: they checked it arrived, or they send it again.
+    S.AMBIGUOUS: frozenset({S.SENT, S.QUEUED, S.WITHDRAWN}),
+    S.FAILED: frozenset({S.QUEUED, S.SENT, S.WITHDRAWN}),
+    # QUEUED: the caseworker confirmed the suggested abuse address.
+    S.AWAITING_CASEWORKER: frozenset({S.SENT, S.WITHDRAWN, S.QUEUED}),
+    S.SENT: frozenset({S.REMOVED, S.OVERDUE}),
+    S.OVERDUE: frozenset({S.REMOVED, S.ESCALATED}),
+    S.ESCALATED: frozenset({S.REMOVED}),
+    S.REMOVED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+
+#: States a worker may claim a request from.
+CLAIMABLE = frozenset({S.QUEUED, S.RETRYING})
+
+#: States in which delivery is over: nothing more is sent without a person (or a deadline).
+AT_REST = frozenset(
+    {
+        S.SENT,
+        S.FAILED,
+        S.AMBIGUOUS,
+        S.AWAITING_CASEWORKER,
+        S.WITHDRAWN,
+        S.REMOVED,
+        S.OVERDUE,
+        S.ESCALATED,
+    }
+)
+
+#: Not (yet) with the platform: a caseworker may withdraw it, and removal withdraws it.
+NOT_DELIVERED = frozenset(
+    {S.PENDING, S.QUEUED, S.RETRYING, S.FAILED, S.AMBIGUOUS, S.AWAITING_CASEWORKER}
+)
+
+#: The platform has the request; the link is watched until the content is gone.
+DELIVERED = frozenset({S.SENT, S.OVERDUE, S.ESCALATED})
+
+
+class TransitionError(Exception):
+    """A state change the life cycle does not allow (shown to the caseworker as is)."""
+
+
+def check_transition(current: RequestState, new: RequestState) -> None:
+    if new not in ALLOWED[current]:
+        allowed = ", ".join(sorted(ALLOWED[current])) or "nothing: it is final"
+        raise TransitionError(
+            f"a request that is {current} cannot become {new} (it can become: {allowed})"
+        )
+
+
+class LinkStatus(StrEnum):
+    ONLINE = "online"
+    REMOVED = "removed"
+    UNKNOWN = "unknown"

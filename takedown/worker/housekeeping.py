@@ -1,0 +1,33 @@
+"""What one sweep of the beat scheduler does, in order: sends whose worker died made ambiguous,
+deadlines followed up, and the requests due now stamped for publishing.
+
+The order matters: a follow-up queued by escalation is published by the same sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from takedown.catalogue.platforms import catalogue_for
+from takedown.config import Settings
+from takedown.delivery.sweeper import claim_due, mark_stuck_as_ambiguous
+from takedown.monitoring.deadlines import escalate_overdue, mark_overdue
+from takedown.store.models import utcnow
+
+
+@dataclass
+class Sweep:
+    due: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+
+
+def sweep(session: Session, settings: Settings, now: datetime | None = None) -> Sweep:
+    now = now or utcnow()
+    stuck = mark_stuck_as_ambiguous(session, settings, now)
+    overdue = mark_overdue(session, now)
+    escalate_overdue(session, catalogue_for(settings.platforms_dir), now)
+    return Sweep(due=claim_due(session, settings, now), stuck=stuck, overdue=overdue)

@@ -1,0 +1,175 @@
+"""Opening cases, adding links and queueing: validated first, nothing half-stored."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from takedown.cases.fields import InputError
+from takedown.cases.links import add_links
+from takedown.cases.queueing import queue_case
+from takedown.cases.reading import case_status
+from takedown.cases.service import find_case, open_case
+from takedown.catalogue.platforms import catalogue_for
+from takedown.config import Settings
+from takedown.store.db import session_scope
+from takedown.store.models import Item, RemovalRequest
+from takedown.store.states import RequestState
+
+
+def new_case(language: str = "fi") -> str:
+    with session_scope() as session:
+        return open_case(session, "Aino Virtanen", "aino@example.org", language).id
+
+
+def test_a_case_gets_an_id_and_a_reference_that_does_not_name_the_victim(
+    environment: Settings,
+) -> None:
+    case_id = new_case()
+    with session_scope() as session:
+        case = find_case(session, case_id)
+        assert case.reference.startswith("TD-")
+        assert "Aino" not in case.reference
+        assert find_case(session, case.reference.lower()).id == case_id
+        assert find_case(session, case_id[:8]).id == case_id
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "language", "message"),
+    [
+        (
+            "Aino",
+            "aino@example.org",
+            "xx",
+            "--language: 'xx' is not supported; use one of en, fi, sv, de",
+        ),
+        ("Aino", "not-an-email", "fi", "--victim-email: 'not-an-email' is not an email address"),
+        ("   ", "aino@example.org", "fi", "--victim-name: must not be empty"),
+        ("Aino\r\nBcc: x", "aino@example.org", "fi", "--victim-name: must not contain line breaks"),
+    ],
+)
+def test_bad_case_input_is_refused_naming_the_field(
+    environment: Settings, name: str, email: str, language: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message.replace("(", r"\(")), session_scope() as session:
+        open_case(session, name, email, language)
+
+
+def count_items(case_id: str) -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).where(Item.case_id == case_id)) or 0
+
+
+def test_one_malformed_link_stores_none_of_the_batch(environment: Settings) -> None:
+    case_id = new_case()
+    catalogue = catalogue_for(environment.platforms_dir)
+    with (
+        pytest.raises(InputError, match=r"URL 2 \('formsite.example/p/2'\): the link must start"),
+        session_scope() as session,
+    ):
+        add_links(
+            session,
+            find_case(session, case_id),
+            ["https://formsite.example/p/1", "formsite.example/p/2"],
+            catalogue,
+        )
+    assert count_items(case_id) == 0
+
+
+def test_links_are_matched_kept_when_unknown_and_never_added_twice(environment: Settings) -> None:
+    case_id = new_case()
+    catalogue = catalogue_for(environment.platforms_dir)
+    links = ["https://www.formsite.example/p/1", "https://nowhere.example/x.jpg"]
+    with session_scope() as session:
+        added = add_links(session, find_case(session, case_id), links, catalogue)
+        assert [i.platform_id for i in added.added] == ["formsite", None]
+        assert [i.url for i in added.unmatched] == ["https://nowhere.example/x.jpg"]
+    with session_scope() as session:
+        again = add_links(session, find_case(session, case_id), links[:1], catalogue)
+        assert again.added == []
+        assert again.already_there == links[:1]
+    assert count_items(case_id) == 2
+
+
+def test_queue_makes_one_request_per_link_and_never_a_second_one(environment: Settings) -> None:
+    case_id = new_case()
+    catalogue = catalogue_for(environment.platforms_dir)
+    links = [
+        "https://formsite.example/p/1",
+        "https://mailsite.example/p/2",
+        "https://nowhere.example/3",
+    ]
+    with session_scope() as session:
+        case = find_case(session, case_id)
+        add_links(session, case, links, catalogue)
+        first = queue_case(session, case, catalogue)
+    with session_scope() as session:
+        second = queue_case(session, find_case(session, case_id), catalogue)
+    assert len(first.request_ids) == 2
+    assert first.no_platform == ["https://nowhere.example/3"]
+    assert second.request_ids == []
+    assert second.already_requested == 2
+    with session_scope() as session:
+        states = session.scalars(
+            select(RemovalRequest.state).where(RemovalRequest.id.in_(first.request_ids))
+        ).all()
+    assert states == [RequestState.QUEUED, RequestState.QUEUED]
+
+
+def test_status_follows_the_json_contract(environment: Settings) -> None:
+    case_id = new_case()
+    catalogue = catalogue_for(environment.platforms_dir)
+    with session_scope() as session:
+        case = find_case(session, case_id)
+        add_links(session, case, ["https://mailsite.example/p/1"], catalogue)
+        queue_case(session, case, catalogue)
+    with session_scope() as session:
+        status = case_status(find_case(session, case_id))
+    assert {"id", "reference", "items"} <= status.keys()
+    item = status["items"][0]
+    assert {"url", "platform", "status", "requests"} <= item.keys()
+    request = item["requests"][0]
+    assert {
+        "id",
+        "platform",
+        "channel",
+        "state",
+        "ticket",
+        "attempts",
+        "last_error",
+    } <= request.keys()
+    assert (item["platform"], request["channel"], request["state"]) == (
+        "mailsite",
+        "email",
+        "queued",
+    )
+    assert "Aino" not in str(status)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1:8080/admin",
+        "http://10.1.2.3/x.jpg",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud metadata service
+        "http://[::1]/x",
+        "http://localhost/x.jpg",  # a name that resolves to loopback
+    ],
+)
+def test_a_link_to_a_non_public_address_is_refused_and_nothing_is_stored(
+    environment: Settings, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    from tests.conftest import configure
+
+    settings = configure(monkeypatch, TAKEDOWN_ALLOW_PRIVATE_TARGETS="0")
+    catalogue = catalogue_for(settings.platforms_dir)
+    with session_scope() as session:
+        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
+        with pytest.raises(InputError, match=r"URL 2 .*which is not a public address; refused"):
+            add_links(session, case, ["https://mailsite.example/p/1", link], catalogue)
+        assert session.scalar(select(func.count()).where(Item.case_id == case.id)) == 0
+        # A public address, and a name that does not resolve (yet), are accepted.
+        added = add_links(
+            session, case, ["http://93.184.215.14/x.jpg", "https://mailsite.example/p/1"], catalogue
+        )
+        assert len(added.added) == 2

@@ -1,0 +1,170 @@
+"""Victim notifications: in the victim's language, batched, never pointing at the content."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from takedown.cases.links import add_links
+from takedown.cases.service import open_case
+from takedown.catalogue.platforms import catalogue_for
+from takedown.config import Settings, bundled_dir
+from takedown.messages.notifications import record_event, send_due
+from takedown.store.db import session_scope
+from takedown.store.models import Case, Notification, utcnow
+from takedown.testing.smtp_sink import Delivered, SmtpSink
+from tests.conftest import configure
+
+LINKS = ["https://mailsite.example/p/secret-1", "https://formsite.example/p/secret-2"]
+
+
+def new_case(settings: Settings, language: str) -> tuple[str, str]:
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.org"
+    with session_scope() as session:
+        case = open_case(session, "Aino Virtanen", victim, language)
+        add_links(session, case, LINKS, catalogue_for(settings.platforms_dir))
+        return case.id, victim
+
+
+def tell(case_id: str, *events: str) -> None:
+    with session_scope() as session:
+        for event in events:
+            record_event(session, case_id, event)
+
+
+def inbox(smtp: SmtpSink, victim: str) -> list[Delivered]:
+    return smtp.to(victim)
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"), [("fi", "Päivitys asiaasi"), ("de", "Neuigkeiten zu Ihrem Anliegen")]
+)
+def test_a_notification_is_in_the_victims_language_and_names_no_link(
+    environment: Settings, smtp: SmtpSink, language: str, subject: str
+) -> None:
+    case_id, victim = new_case(environment, language)
+    tell(case_id, "requests_sent")
+    assert send_due(environment) >= 1
+    (mail,) = inbox(smtp, victim)
+    message = mail.message
+    assert message["Content-Language"] == language
+    assert message["Subject"].startswith(subject)
+    text = message.as_string() + message.get_content()
+    for secret in ("secret-1", "secret-2", "mailsite", "formsite", "http", "Aino"):
+        assert secret not in text
+
+
+def test_events_within_the_interval_are_combined_into_one_later_message(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    case_id, victim = new_case(environment, "en")
+    tell(case_id, "requests_sent")
+    send_due(environment)
+    tell(case_id, "content_removed", "caseworker_needs_you")
+    send_due(environment, utcnow() + timedelta(hours=1))
+    assert len(inbox(smtp, victim)) == 1  # held: the last message was an hour ago
+    send_due(environment, utcnow() + timedelta(hours=13))
+    _first, digest = inbox(smtp, victim)
+    body = digest.message.get_content()
+    assert "caseworker" in body
+    with session_scope() as session:
+        states = [n.state for n in session.query(Notification).filter_by(case_id=case_id)]
+    assert states == ["sent", "sent", "sent"]
+
+
+def test_everything_removed_goes_at_once_even_within_the_interval(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    case_id, victim = new_case(environment, "sv")
+    tell(case_id, "requests_sent")
+    send_due(environment)
+    tell(case_id, "all_removed")
+    send_due(environment, utcnow() + timedelta(minutes=5))
+    assert len(inbox(smtp, victim)) == 2
+
+
+def test_a_victim_who_opted_out_gets_nothing(environment: Settings, smtp: SmtpSink) -> None:
+    case_id, victim = new_case(environment, "fi")
+    with session_scope() as session:
+        session.get_one(Case, case_id).notify = False
+    tell(case_id, "all_removed")
+    send_due(environment)
+    assert inbox(smtp, victim) == []
+    with session_scope() as session:
+        assert [n.state for n in session.query(Notification).filter_by(case_id=case_id)] == [
+            "skipped"
+        ]
+
+
+def test_an_smtp_deferral_is_retried_later(environment: Settings, smtp: SmtpSink) -> None:
+    case_id, victim = new_case(environment, "en")
+    smtp.refuse(victim, "451 4.3.0 Mailbox busy")
+    tell(case_id, "requests_sent")
+    assert send_due(environment) == 0
+    assert send_due(environment, utcnow() + timedelta(seconds=10)) == 1
+    assert len(inbox(smtp, victim)) == 1
+
+
+def test_a_template_that_mentions_a_web_address_is_never_sent(
+    environment: Settings, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(bundled_dir("templates"), templates)
+    leaky = templates / "notifications" / "requests_sent" / "en.j2"
+    leaky.write_text(
+        leaky.read_text().replace("{% endblock %}", " See https://x.example {% endblock %}", 2)
+    )
+    settings = configure(monkeypatch, TAKEDOWN_TEMPLATES_DIR=str(templates))
+    case_id, victim = new_case(settings, "en")
+    tell(case_id, "requests_sent")
+    send_due(settings)
+    assert inbox(smtp, victim) == []
+    with session_scope() as session:
+        (row,) = session.query(Notification).filter_by(case_id=case_id)
+        assert row.state == "failed"
+        assert "mentions a link or a web address" in (row.last_error or "")
+
+
+def test_a_refusal_quoting_the_victims_address_is_stored_without_it(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    case_id, victim = new_case(environment, "en")
+    smtp.refuse(victim, f"550 5.1.1 <{victim}>: Recipient address rejected")
+    tell(case_id, "requests_sent")
+    assert send_due(environment) == 0
+    with session_scope() as session:
+        (row,) = session.scalars(select(Notification).where(Notification.case_id == case_id))
+        assert row.state == "failed"
+        assert row.last_error is not None
+        assert "550 5.1.1 <[email]>: Recipient address rejected" in row.last_error
+        assert victim not in row.last_error
+
+
+@pytest.mark.parametrize("separator", ["\r\n", "\x00"], ids=["crlf", "nul"])
+def test_a_stored_address_that_would_inject_a_header_fails_and_nothing_is_sent(
+    environment: Settings, smtp: SmtpSink, separator: str
+) -> None:
+    # Stored around the checks of `case new` (an old row, an edit in the database).
+    if separator == "\x00" and environment.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL cannot store a NUL at all")
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.org"
+    evil = f"evil-{uuid.uuid4().hex[:8]}@attacker.example"
+    with session_scope() as session:
+        case_id = open_case(session, "Aino Virtanen", victim, "en").id
+        session.get_one(Case, case_id).victim_email = f"{victim}{separator}Bcc: {evil}"
+    tell(case_id, "requests_sent")
+    assert send_due(environment) == 0
+    assert smtp.to(victim) == []
+    assert smtp.to(evil) == []
+    assert not [m for m in smtp.messages if evil in m.message.as_string()]
+    with session_scope() as session:
+        (row,) = session.query(Notification).filter_by(case_id=case_id)
+        assert (row.state, row.last_error) == (
+            "failed",
+            "the To header must not contain line breaks or control characters",
+        )

@@ -1,0 +1,95 @@
+"""Deciding whether a link is online, removed or unknown, against a real HTTP server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from takedown.catalogue.schema import RemovedRule
+from takedown.config import Settings
+from takedown.monitoring.checks import check_link
+from takedown.store.states import LinkStatus
+from takedown.testing.fake_platform import FakePlatform
+from takedown.testing.loopback import Reply
+from tests.conftest import base_environment, configure
+
+SOFT = RemovedRule(status=[404, 410], body_contains=["This content is no longer available"])
+
+
+@pytest.fixture
+def settings(platforms_dir: object, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    variables = base_environment(platforms_dir, 1, "sqlite://", "memory://", "")  # type: ignore[arg-type]
+    return configure(monkeypatch, **variables)
+
+
+def page(site: FakePlatform, *replies: Reply) -> str:
+    path = f"/content/{uuid.uuid4().hex[:8]}"
+    site.script(path, *replies)
+    return site.url(path)
+
+
+@pytest.mark.parametrize(
+    ("reply", "status"),
+    [
+        (Reply(404, "Not found"), LinkStatus.REMOVED),
+        (Reply(410, "Gone"), LinkStatus.REMOVED),
+        (Reply(200, "<p>This content is no longer available.</p>"), LinkStatus.REMOVED),
+        (Reply(200, "<p>THIS CONTENT IS NO LONGER AVAILABLE</p>"), LinkStatus.REMOVED),
+        (Reply(200, "<img src='/p/1.jpg'>"), LinkStatus.ONLINE),
+        (Reply(500, "oops"), LinkStatus.UNKNOWN),
+        (Reply(503, "maintenance"), LinkStatus.UNKNOWN),
+        (Reply(429, "slow down"), LinkStatus.UNKNOWN),
+        (Reply(403, "forbidden"), LinkStatus.UNKNOWN),
+    ],
+)
+def test_a_link_is_judged_by_the_platforms_removed_rule(
+    settings: Settings, site: FakePlatform, reply: Reply, status: LinkStatus
+) -> None:
+    assert check_link(page(site, reply), SOFT, False, settings).status == status
+
+
+def test_a_5xx_is_never_called_removed_even_when_it_says_the_phrase(
+    settings: Settings, site: FakePlatform
+) -> None:
+    url = page(site, Reply(503, "This content is no longer available"))
+    seen = check_link(url, SOFT, False, settings)
+    assert seen.status == LinkStatus.UNKNOWN
+    assert seen.reason == "the platform is busy or failing (HTTP 503)"
+
+
+def test_a_time_out_or_an_unreachable_host_is_unknown(
+    settings: Settings, site: FakePlatform
+) -> None:
+    slow = page(site, Reply(404, "gone", delay=2))  # read time-out is 1 s in the tests
+    assert check_link(slow, SOFT, False, settings).status == LinkStatus.UNKNOWN
+    refused = check_link("http://127.0.0.1:1/x", SOFT, False, settings)
+    assert refused.status == LinkStatus.UNKNOWN
+    assert "could not be reached" in refused.reason
+
+
+def test_a_phrase_straddling_two_chunks_is_found(settings: Settings, site: FakePlatform) -> None:
+    padding = "x" * (16 * 1024 - 10)
+    url = page(site, Reply(200, padding + "This content is no longer available"))
+    assert check_link(url, SOFT, False, settings).status == LinkStatus.REMOVED
+
+
+def test_the_page_is_read_no_further_than_the_cap(settings: Settings, site: FakePlatform) -> None:
+    capped = settings.model_copy(update={"check_max_body_bytes": 32 * 1024})
+    url = page(site, Reply(200, "x" * (200 * 1024) + "This content is no longer available"))
+    assert check_link(url, SOFT, False, capped).status == LinkStatus.ONLINE
+
+
+def test_for_a_minor_only_the_status_line_is_used_and_the_page_never_read(
+    settings: Settings, site: FakePlatform
+) -> None:
+    # The phrase is in the first bytes: reading anything at all would find it.
+    url = page(site, Reply(200, "This content is no longer available" + "x" * 1_000_000))
+    seen = check_link(url, SOFT, True, settings)
+    assert seen.status == LinkStatus.UNKNOWN
+    assert "never read for a case involving a minor" in seen.reason
+    assert check_link(page(site, Reply(404, "")), SOFT, True, settings).status == LinkStatus.REMOVED
+    plain = RemovedRule(status=[404])
+    assert (
+        check_link(page(site, Reply(200, "x")), plain, True, settings).status == LinkStatus.ONLINE
+    )

@@ -1,0 +1,183 @@
+"""After sending: removal confirmed before anyone is told, reappearance reopens, deadlines."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from takedown.cases.links import add_links
+from takedown.cases.queueing import queue_case
+from takedown.cases.service import open_case
+from takedown.catalogue.platforms import catalogue_for
+from takedown.config import Settings
+from takedown.delivery.lifecycle import move, record_sent
+from takedown.messages.alerts import acknowledge, open_alerts
+from takedown.monitoring.checks import Seen
+from takedown.monitoring.recording import record_check
+from takedown.monitoring.visits import items_to_check
+from takedown.store.db import session_scope
+from takedown.store.models import Check, Item, RemovalRequest, utcnow
+from takedown.store.states import LinkStatus, RequestState
+from takedown.worker.housekeeping import sweep
+
+GONE = Seen(LinkStatus.REMOVED, "HTTP 404", 404)
+THERE = Seen(LinkStatus.ONLINE, "HTTP 200", 200)
+DOWN = Seen(LinkStatus.UNKNOWN, "the platform is busy or failing (HTTP 503)", 503)
+
+
+def sent_request(settings: Settings, url: str = "https://mailsite.example/p/1") -> tuple[str, str]:
+    catalogue = catalogue_for(settings.platforms_dir)
+    with session_scope() as session:
+        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
+        add_links(session, case, [url], catalogue)
+        request = session.get_one(
+            RemovalRequest, queue_case(session, case, catalogue).request_ids[0]
+        )
+        move(session, request, RequestState.SENDING, "test")
+        record_sent(session, request, "T-1", 48, "test")
+        return request.item_id, request.id
+
+
+def visit(settings: Settings, item_id: str, seen: Seen, at_hours: float) -> str | None:
+    catalogue = catalogue_for(settings.platforms_dir)
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        when = utcnow() + timedelta(hours=at_hours)
+        change = record_check(session, item, seen, settings, catalogue, when)
+        return change.what if change else None
+
+
+def state_of(request_id: str) -> tuple[str, str]:
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        return request.item.status, request.state
+
+
+def test_removal_is_confirmed_by_a_second_check_before_requests_become_removed(
+    environment: Settings,
+) -> None:
+    item_id, request_id = sent_request(environment)
+    assert visit(environment, item_id, GONE, 0) == "seen gone; to be confirmed by a later check"
+    assert state_of(request_id) == ("unknown", "sent")
+    assert visit(environment, item_id, GONE, 1) is None  # too early: 4 h by default
+    assert visit(environment, item_id, GONE, 5) == "removal confirmed"
+    assert state_of(request_id) == ("removed", "removed")
+
+
+def test_a_5xx_between_two_sightings_neither_confirms_nor_cancels(environment: Settings) -> None:
+    item_id, request_id = sent_request(environment)
+    visit(environment, item_id, GONE, 0)
+    visit(environment, item_id, DOWN, 5)
+    assert state_of(request_id) == ("unknown", "sent")
+    assert visit(environment, item_id, GONE, 6) == "removal confirmed"
+
+
+def test_content_back_before_confirmation_is_not_removed(environment: Settings) -> None:
+    item_id, request_id = sent_request(environment)
+    visit(environment, item_id, GONE, 0)
+    assert visit(environment, item_id, THERE, 5) == "back online before its removal was confirmed"
+    assert state_of(request_id) == ("online", "sent")
+
+
+def test_reappearance_reopens_the_link_and_queues_a_new_request(environment: Settings) -> None:
+    item_id, _ = sent_request(environment)
+    visit(environment, item_id, GONE, 0)
+    visit(environment, item_id, GONE, 5)
+    assert visit(environment, item_id, THERE, 48) == "back online; a new request is queued"
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        assert item.status == "reappeared"
+        assert [r.state for r in item.requests] == ["removed", "queued"]
+        reference = item.case.reference
+        (alert,) = [a for a in open_alerts(session) if a["case"] == reference]
+        assert alert["what"] == "content back online after removal"
+        assert "mailsite" not in str(alert)  # the link is shown by `status`, not in alerts
+        acknowledge(session, alert["id"])
+    with session_scope() as session:
+        assert [a for a in open_alerts(session) if a["case"] == reference] == []
+
+
+def test_removed_links_are_watched_for_thirty_days_then_left_alone(environment: Settings) -> None:
+    item_id, _ = sent_request(environment)
+    visit(environment, item_id, GONE, 0)
+    visit(environment, item_id, GONE, 5)
+    with session_scope() as session:
+        assert item_id in items_to_check(session, environment, utcnow() + timedelta(days=29))
+        assert item_id not in items_to_check(session, environment, utcnow() + timedelta(days=31))
+
+
+def test_a_request_past_its_deadline_becomes_overdue_at_the_next_sweep(
+    environment: Settings,
+) -> None:
+    _, request_id = sent_request(environment)  # sent with a 48-hour deadline
+    with session_scope() as session:
+        assert request_id not in sweep(session, environment, utcnow() + timedelta(hours=47)).overdue
+    with session_scope() as session:
+        assert request_id in sweep(session, environment, utcnow() + timedelta(hours=49)).overdue
+    # Mailsite takes email, so the same sweep queues the follow-up (tests/test_escalation.py).
+    assert state_of(request_id)[1] == "escalated"
+
+
+def test_content_removed_before_the_notice_went_out_withdraws_the_request(
+    environment: Settings,
+) -> None:
+    catalogue = catalogue_for(environment.platforms_dir)
+    with session_scope() as session:
+        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
+        add_links(session, case, ["https://mailsite.example/p/early"], catalogue)
+        request_id = queue_case(session, case, catalogue).request_ids[0]
+        item_id = session.get_one(RemovalRequest, request_id).item_id
+    visit(environment, item_id, GONE, 0)
+    visit(environment, item_id, GONE, 5)
+    assert state_of(request_id) == ("removed", "withdrawn")
+
+
+def test_a_link_whose_host_stays_busy_is_left_for_a_later_check(environment: Settings) -> None:
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from takedown.monitoring.visits import HostBusy, check_now
+
+    item_id, _ = sent_request(environment, "https://mailsite.example/p/busy")
+
+    @contextmanager
+    def saturated(host: str) -> Iterator[object]:
+        raise HostBusy(host)
+        yield  # pragma: no cover
+
+    finished: list[int] = []
+    changes = check_now([item_id], environment, lambda: finished.append(1), gate=saturated)
+    assert (changes, finished) == ([], [1])
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        assert (item.last_checked_at, item.status) == (None, "unknown")
+
+
+def test_a_group_that_removes_a_cases_last_links_tells_everything_removed_once(
+    environment: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from takedown.monitoring.recording import record_checks
+    from takedown.store.models import Notification
+    from tests.conftest import configure
+
+    settings = configure(monkeypatch, TAKEDOWN_REMOVAL_CONFIRM_SECONDS="0")
+    catalogue = catalogue_for(settings.platforms_dir)
+    links = ["https://mailsite.example/p/g1", "https://mailsite.example/p/g2"]
+    with session_scope() as session:
+        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
+        item_ids = [item.id for item in add_links(session, case, links, catalogue).added]
+        case_id = case.id
+    now = utcnow()
+    with session_scope() as session:
+        results = [(item_id, GONE, now) for item_id in item_ids]
+        changes = record_checks(session, results, settings, catalogue)
+    assert [change.what for change in changes] == ["removal confirmed"] * 2
+    with session_scope() as session:
+        events = session.scalars(
+            select(Notification.event).where(Notification.case_id == case_id)
+        ).all()
+        checks = session.scalar(select(func.count()).where(Check.item_id.in_(item_ids)))
+    assert sorted(events) == ["all_removed", "content_removed"]
+    assert checks == 2
