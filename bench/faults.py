@@ -43,38 +43,33 @@ import os
 import random
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-from harness import new_postgres_database
+from harness import postgres_server
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from takedown.cases.links import add_links
-from takedown.cases.queueing import queue_case
-from takedown.cases.service import open_case
-from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, get_settings
 from takedown.safety.crypto import generate_key
 from takedown.store.db import migrate, session_scope
-from takedown.store.models import Item, RemovalRequest
+from takedown.store.models import RemovalRequest
 from takedown.store.states import AT_REST, RequestState
+from takedown.testing.cases import queued_case
+from takedown.testing.databases import postgres_database
+from takedown.testing.environment import local_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
+from takedown.testing.processes import BIN, TakedownProcess, wait_until
 from takedown.testing.redis_server import RedisServer
 from takedown.testing.smtp_sink import SmtpSink
 from takedown.worker.publish import publish_now
 
-BIN = Path(sys.executable).parent
 FORM_PATH = "/benchform/intake"
 MAILBOX = "ncii@benchmail.example"
 SWEEP_SECONDS = 1.0
@@ -117,24 +112,22 @@ channels:
 
 def fresh_database(server_url: str) -> AbstractContextManager[str]:
     """A database of this run's own on the server of ``server_url``, dropped afterwards."""
-    name = f"takedown_bench_faults_{uuid.uuid4().hex[:8]}"
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    return new_postgres_database(url)
+    return postgres_database(postgres_server(server_url), prefix="takedown_bench_faults")
 
 
 def configure(workdir: Path, database_url: str, broker_url: str, smtp_port: int) -> Settings:
     """TAKEDOWN_* settings for this process; the workers and beat inherit the environment."""
     os.environ.update(
-        {
-            "TAKEDOWN_DATABASE_URL": database_url,
-            "TAKEDOWN_BROKER_URL": broker_url,
-            "TAKEDOWN_QUEUE_PREFIX": "",
-            "TAKEDOWN_PLATFORMS_DIR": str(workdir / "platforms"),
-            "TAKEDOWN_SMTP_HOST": "127.0.0.1",
-            "TAKEDOWN_SMTP_PORT": str(smtp_port),
-            "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
-            "TAKEDOWN_NOTIFIER_NAME": "Bench Helpline",
-            "TAKEDOWN_NOTIFIER_EMAIL": "bench@helpline.example",
+        local_environment(
+            database_url=database_url,
+            broker_url=broker_url,
+            platforms_dir=workdir / "platforms",
+            # The run's database lives as long as the run, and so does its key.
+            secret_key=generate_key(),
+            smtp_port=smtp_port,
+            notifier=("Bench Helpline", "bench@helpline.example"),
+        )
+        | {
             "TAKEDOWN_SWEEP_SECONDS": str(SWEEP_SECONDS),
             "TAKEDOWN_REDELIVER_AFTER_SECONDS": str(REDELIVER_AFTER_SECONDS),
             "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": "1",
@@ -143,9 +136,6 @@ def configure(workdir: Path, database_url: str, broker_url: str, smtp_port: int)
             "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
             "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
             "TAKEDOWN_SENDER_LEASE_SECONDS": str(SENDER_LEASE_SECONDS),
-            "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
-            # The run's database lives as long as the run, and so does its key.
-            "TAKEDOWN_SECRET_KEY": generate_key(),
         }
     )
     get_settings.cache_clear()
@@ -167,92 +157,24 @@ def queue_run(settings: Settings, n: int, run: str) -> dict[str, str]:
         f"https://{'benchmail' if i % 4 == 3 else 'benchform'}.example/{run}/{i:05d}"
         for i in range(n)
     ]
-    catalogue = catalogue_for(settings.platforms_dir)
-    with session_scope() as session:
-        case = open_case(session, "Bench Victim", "victim@bench.example", "en")
-        add_links(session, case, urls, catalogue)
-        queued = queue_case(session, case, catalogue)
-        rows = session.execute(
-            select(RemovalRequest.id, Item.url)
-            .join(Item, RemovalRequest.item_id == Item.id)
-            .where(RemovalRequest.id.in_(queued.request_ids))
-        )
-        return {request_id: url for request_id, url in rows}  # noqa: C416
+    bench_victim = {"victim_name": "Bench Victim", "victim_email": "victim@bench.example"}
+    return queued_case(settings, urls, language="en", **bench_victim).links
 
 
 # ---------------------------------------------------------------------------- processes
 
 
-@dataclass
-class Process:
-    """A takedown worker or the beat, in a process group of its own."""
-
-    command: list[str]
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-    log_start: int = 0
-
-    def start(self) -> None:
-        self.log.touch()
-        self.log_start = self.log.stat().st_size
-        with self.log.open("ab") as sink:
-            self.popen = subprocess.Popen(
-                self.command,
-                cwd=self.log.parent,
-                env=dict(os.environ),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def ready(self) -> bool:
-        with self.log.open("rb") as log:
-            log.seek(self.log_start)
-            return b" ready." in log.read()
-
-    def pool(self) -> list[psutil.Process]:
-        assert self.popen is not None
-        try:
-            return psutil.Process(self.popen.pid).children()
-        except psutil.NoSuchProcess:
-            return []
-
-    def kill_group(self) -> None:
-        assert self.popen is not None
-        os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(10)
-
-    def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(30)
-        except subprocess.TimeoutExpired:
-            self.kill_group()
+def new_worker(workdir: Path, name: str) -> TakedownProcess:
+    return TakedownProcess.worker(
+        workdir / name / "worker.log", "--loglevel", "INFO", "--concurrency", "2"
+    )
 
 
-def new_worker(workdir: Path, name: str) -> Process:
-    directory = workdir / name
-    directory.mkdir(exist_ok=True)
-    command = [str(BIN / "takedown"), "worker", "--loglevel", "INFO", "--concurrency", "2"]
-    return Process(command, directory / "worker.log")
-
-
-def new_beat(workdir: Path) -> Process:
+def new_beat(workdir: Path) -> TakedownProcess:
     directory = workdir / "beat"
-    directory.mkdir(exist_ok=True)
     command = [str(BIN / "celery"), "-A", "takedown.worker.celery_app:app", "beat"]
     command += ["--loglevel", "WARNING", "--schedule", str(directory / "schedule")]
-    return Process(command, directory / "beat.log")
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not happen within {seconds:.0f} s")
-        time.sleep(0.1)
+    return TakedownProcess(command, directory / "beat.log")
 
 
 # ---------------------------------------------------------------------------- faults
@@ -277,7 +199,7 @@ class Faults:
     def fire_due(
         self,
         at_rest: int,
-        workers: list[Process],
+        workers: list[TakedownProcess],
         broker: RedisServer,
         rng: random.Random,
         started: float,

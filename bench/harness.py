@@ -1,28 +1,20 @@
-"""What both benchmarks need: a real `takedown worker` started, watched and stopped, the
+"""What the benchmarks need besides takedown.testing: a real worker started and pinged, the
 memory of its process tree, and the removal of the run's Redis keys."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 import redis
 from celery import Celery
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from takedown.store.db import get_engine
+from takedown.testing.processes import TakedownProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' own Redis database
-TAKEDOWN = Path(sys.executable).parent / "takedown"
 
 
 class PeakMemory:
@@ -66,40 +58,20 @@ class PeakMemory:
         self._thread.join()
 
 
-def start_worker(options: list[str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(options: list[str], log: Path) -> TakedownProcess:
     """`takedown worker` with these options, in the environment the benchmark configured."""
-    command = [str(TAKEDOWN), "worker", "--loglevel", "WARNING", *options]
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            command,
-            cwd=log.parent,
-            env=dict(os.environ),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so it can be killed as a whole
-        )
+    return TakedownProcess.worker(log, "--loglevel", "WARNING", *options).start()
 
 
-def wait_until_ready(app: Celery, worker: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def wait_until_ready(app: Celery, worker: TakedownProcess, seconds: float = 60) -> None:
+    """Until the worker answers a ping: its pool is up, not only its main process."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise RuntimeError(f"the worker exited with status {worker.returncode}")
+        if not worker.running():
+            raise RuntimeError(f"the worker exited: {worker.lines()[-2000:]}")
         if app.control.ping(timeout=0.5):
             return
     raise RuntimeError(f"the worker did not answer a ping within {seconds:.0f} s")
-
-
-def stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    """Warm shutdown (SIGTERM); the whole process group is killed if it takes too long."""
-    if worker.poll() is not None:
-        return
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
 
 
 def worker_errors(log: Path) -> list[str]:
@@ -116,20 +88,6 @@ def delete_keys(prefix: str) -> int:
     return len(keys)
 
 
-@contextmanager
-def new_postgres_database(url: str) -> Iterator[str]:
-    """The PostgreSQL database named in ``url``, created anew (administered through the
-    server's ``postgres`` database) and dropped afterwards."""
-    parsed = make_url(url)
-    name = parsed.database or ""
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url
-    finally:
-        get_engine().dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def postgres_server(url: str) -> str:
+    """The administration URL of the server ``url`` names (its ``postgres`` database)."""
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)

@@ -68,9 +68,8 @@ from harness import (
     REDIS_URL,
     PeakMemory,
     delete_keys,
-    new_postgres_database,
+    postgres_server,
     start_worker,
-    stop_worker,
     wait_until_ready,
     worker_errors,
 )
@@ -84,7 +83,9 @@ from takedown.safety.crypto import generate_key
 from takedown.store.db import get_engine, migrate
 from takedown.store.encryption import keyring
 from takedown.store.models import Case, Check, Item, new_reference, utcnow
-from takedown.store.states import LinkStatus
+from takedown.store.states import CheckOutcome
+from takedown.testing.databases import postgres_database
+from takedown.testing.environment import local_environment
 from takedown.worker.celery_app import app_for
 
 GONE_PHRASE = "This content is no longer available"
@@ -114,7 +115,7 @@ def reply_kind(n: int) -> str:
 
 
 def expected_status(n: int) -> str:
-    return LinkStatus.ONLINE if reply_kind(n) == "online" else LinkStatus.REMOVED
+    return CheckOutcome.ONLINE if reply_kind(n) == "online" else CheckOutcome.REMOVED
 
 
 def link(n: int, hosts: int, port: int) -> str:
@@ -304,15 +305,15 @@ removed_when:
 def configure(workdir: Path, database_url: str, prefix: str, args: argparse.Namespace) -> Settings:
     """TAKEDOWN_* settings for this process; the worker inherits the environment."""
     os.environ.update(
-        {
-            "TAKEDOWN_DATABASE_URL": database_url,
-            "TAKEDOWN_BROKER_URL": REDIS_URL,
-            "TAKEDOWN_QUEUE_PREFIX": prefix,
-            "TAKEDOWN_PLATFORMS_DIR": str(workdir / "platforms"),
-            "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
-            "TAKEDOWN_SECRET_KEY": generate_key(),
-            "TAKEDOWN_NOTIFIER_NAME": NOTIFIER_NAME,
-            "TAKEDOWN_NOTIFIER_EMAIL": NOTIFIER_EMAIL,
+        local_environment(
+            database_url=database_url,
+            broker_url=REDIS_URL,
+            platforms_dir=workdir / "platforms",
+            secret_key=generate_key(),
+            queue_prefix=prefix,
+            notifier=(NOTIFIER_NAME, NOTIFIER_EMAIL),
+        )
+        | {
             "TAKEDOWN_REMOVAL_CONFIRM_SECONDS": "0",
             "TAKEDOWN_CHECK_BATCH_SIZE": str(args.batch_size),
             "TAKEDOWN_CHECK_PARALLEL": str(args.parallel),
@@ -331,11 +332,9 @@ def fresh_database(url: str | None, workdir: Path, size: int) -> Iterator[str]:
     if url is None:
         yield f"sqlite:///{workdir / f'bench-{size}.db'}"
         return
-    parsed = make_url(url)
-    name = parsed.database or ""
-    if parsed.get_backend_name() != "postgresql" or not name.startswith("takedown_bench"):
-        raise SystemExit("--database-url: a PostgreSQL database named takedown_bench...")
-    with new_postgres_database(url) as created:
+    if make_url(url).get_backend_name() != "postgresql":
+        raise SystemExit("--database-url: a PostgreSQL server, such as postgresql+psycopg://...")
+    with postgres_database(postgres_server(url), prefix="takedown_bench") as created:
         yield created
 
 
@@ -392,7 +391,7 @@ def naive_loop(sample: int, hosts: int, port: int, settings: Settings) -> tuple[
         for n in range(sample):
             with session.get(link(n, hosts, port), timeout=10, stream=True) as reply:
                 seen = judge(reply, rule, False, settings)
-            right += seen.status == expected_status(n)
+            right += seen.outcome == expected_status(n)
         return time.perf_counter() - started, right
 
 
@@ -461,7 +460,7 @@ def run_pipeline(
         raise
     finally:
         memory.stop()
-        stop_worker(worker)
+        worker.stop()
     return PipelineRun(progress, memory.peak_bytes, memory.processes, worker_errors(log))
 
 
@@ -522,7 +521,7 @@ def report_politeness(stats: dict[str, object], links: int, args: argparse.Names
 
 def report_statuses(links: int) -> bool:
     counts = status_counts()
-    removed = sum(expected_status(n) == LinkStatus.REMOVED for n in range(links))
+    removed = sum(expected_status(n) == CheckOutcome.REMOVED for n in range(links))
     expected = {"online": links - removed, "removed": removed, "checks rows": links}
     ok = counts == expected
     print(f"  statuses:  {counts} (expected {expected}): {'OK' if ok else 'FAILED'}")

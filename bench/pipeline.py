@@ -47,7 +47,6 @@ from harness import (
     PeakMemory,
     delete_keys,
     start_worker,
-    stop_worker,
     wait_until_ready,
     worker_errors,
 )
@@ -56,13 +55,14 @@ from sqlalchemy.engine import make_url
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.service import open_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, get_settings
 from takedown.safety.crypto import generate_key
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import RequestState
+from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.environment import local_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
 from takedown.worker.celery_app import app_for
@@ -108,16 +108,14 @@ channels:
 def configure(workdir: Path, database_url: str, prefix: str) -> Settings:
     """TAKEDOWN_* settings for this process; the worker inherits the environment."""
     os.environ.update(
-        {
-            "TAKEDOWN_DATABASE_URL": database_url,
-            "TAKEDOWN_BROKER_URL": REDIS_URL,
-            "TAKEDOWN_QUEUE_PREFIX": prefix,
-            "TAKEDOWN_PLATFORMS_DIR": str(workdir / "platforms"),
-            "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
-            "TAKEDOWN_SECRET_KEY": generate_key(),
-            "TAKEDOWN_NOTIFIER_NAME": NOTIFIER_NAME,
-            "TAKEDOWN_NOTIFIER_EMAIL": NOTIFIER_EMAIL,
-        }
+        local_environment(
+            database_url=database_url,
+            broker_url=REDIS_URL,
+            platforms_dir=workdir / "platforms",
+            secret_key=generate_key(),
+            queue_prefix=prefix,
+            notifier=(NOTIFIER_NAME, NOTIFIER_EMAIL),
+        )
     )
     get_settings.cache_clear()
     return get_settings()
@@ -127,9 +125,11 @@ def open_bench_case(settings: Settings, n: int) -> tuple[str, list[str]]:
     """One case with N links on the bench platform, each with a queued removal request."""
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Bench Victim", "victim@bench.example", "en")
-        add_links(session, case, [link(i) for i in range(n)], catalogue)
-        queued = queue_case(session, case, catalogue)
+        case = open_test_case(
+            session, victim_name="Bench Victim", victim_email="victim@bench.example", language="en"
+        )
+        add_links(session, case, [link(i) for i in range(n)], catalogue, actor=TEST_ACTOR)
+        queued = queue_case(session, case, catalogue, actor=TEST_ACTOR)
         return case.id, queued.request_ids
 
 
@@ -223,7 +223,7 @@ def run_pipeline(
         raise
     finally:
         memory.stop()
-        stop_worker(worker)
+        worker.stop()
     return PipelineRun(
         progress, publish_seconds, memory.peak_bytes, memory.processes, worker_errors(log)
     )

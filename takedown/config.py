@@ -10,9 +10,10 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, FilePath, field_validator, model_validator
+from pydantic import Field, FilePath, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from takedown.errors import ConfigError
 from takedown.safety.safetext import email_problem, line_problem
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -219,6 +220,12 @@ class Settings(BaseSettings):
             )
         return self
 
+    def require_notifier(self) -> None:
+        """Refuse, naming the settings, what cannot be done before a notifier is configured."""
+        problem = self.notifier_problem()
+        if problem:
+            raise ConfigError(problem)
+
     def notifier_problem(self) -> str | None:
         """Why notices cannot be signed yet, or None when they can."""
         if not self.notifier_name.strip() or "@" not in self.notifier_email:
@@ -231,4 +238,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of the environment; a ``ConfigError`` naming the variable when one of
+    them cannot be used."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(_first_problem(error)) from None
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"]:  # a rule across settings names its variables itself
+        return message
+    name = "TAKEDOWN_" + "_".join(str(part) for part in first["loc"]).upper()
+    return f"{name}: {message}"

@@ -10,42 +10,39 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
-import sqlalchemy
 
 from takedown.config import Settings, get_settings
 from takedown.safety.crypto import generate_key
 from takedown.store.db import migrate
-from takedown.testing.environment import overridden_environment
+from takedown.testing.databases import ServerUnavailable, postgres_database
+from takedown.testing.environment import (
+    QUICK,
+    Configure,
+    local_environment,
+    overridden_environment,
+)
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import free_port
+from takedown.testing.processes import TakedownProcess, wait_until
+from takedown.testing.services import unavailable
 from takedown.testing.smtp_sink import SmtpSink
+from takedown.testing.stack import Stack
 
 REDIS_DB = 11  # the tests' own database number; nothing else on the machine uses it
-POSTGRES_ADMIN_URL = os.environ.get(
+POSTGRES_SERVER_URL = os.environ.get(
     "TAKEDOWN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-VENV_BIN = Path(sys.executable).parent
 # One key for the whole test session, inherited by the CLI and worker subprocesses; a test
 # of missing or rotated keys sets its own.
 TEST_SECRET_KEY = os.environ.setdefault("TAKEDOWN_SECRET_KEY", generate_key())
-
-
-def unavailable(reason: str) -> None:
-    """Skip on a developer's machine; fail in CI, where every service must be there."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"required service unavailable in CI: {reason}")
-    pytest.skip(reason)
 
 
 # ---------------------------------------------------------------------------- Redis
@@ -77,7 +74,7 @@ def redis_url() -> Iterator[str]:
             stdout=subprocess.DEVNULL,
         )
         url = f"redis://127.0.0.1:{port}/{REDIS_DB}"
-        _wait_for(lambda: redis.Redis.from_url(url).ping(), "the Redis the tests started")
+        wait_until(_pings(url), 10, "the Redis the tests started")
     redis.Redis.from_url(url).flushdb()
     yield url
     if started is not None:
@@ -85,18 +82,14 @@ def redis_url() -> Iterator[str]:
         started.wait(10)
 
 
-def _wait_for(probe: object, what: str, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
+def _pings(url: str) -> Callable[[], bool]:
+    def ping() -> bool:
         try:
-            if probe():  # type: ignore[operator]
-                return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not come up in {seconds} s")
-        time.sleep(0.1)
+            return bool(redis.Redis.from_url(url).ping())
+        except redis.RedisError:
+            return False
+
+    return ping
 
 
 # ---------------------------------------------------------------------------- databases
@@ -105,24 +98,19 @@ def _wait_for(probe: object, what: str, seconds: float = 10) -> None:
 @contextmanager
 def _postgres_database() -> Iterator[str]:
     """A PostgreSQL database of the test session's own, dropped afterwards."""
-    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"takedown_test_{uuid.uuid4().hex[:10]}"
     try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sqlalchemy.exc.OperationalError as error:
-        admin.dispose()
-        unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        from takedown.store.db import engine_for
+        with postgres_database(POSTGRES_SERVER_URL, prefix="takedown_test") as url:
+            yield url
+    except ServerUnavailable as error:
+        unavailable(str(error))
 
-        engine_for(url).dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own (a test that breaks its database, or whose
+    workers write to it at any moment)."""
+    with _postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -149,18 +137,23 @@ def database_url(
         url = f"sqlite:///{tmp_path / 'takedown.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    configure(monkeypatch, TAKEDOWN_DATABASE_URL=url)
+    _configure(monkeypatch, TAKEDOWN_DATABASE_URL=url)
     migrate()
     return url
 
 
-def configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Settings:
-    """Set TAKEDOWN_* variables for this test and return the settings takedown now sees."""
+def _configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Settings:
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    monkeypatch.setattr("takedown.config.get_settings", get_settings)
     return get_settings()
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Configure:
+    """Set TAKEDOWN_* variables for this test: ``configure(TAKEDOWN_X="1")`` returns the
+    settings takedown now sees (and the variables are restored after the test)."""
+    return lambda **variables: _configure(monkeypatch, **variables)
 
 
 @pytest.fixture
@@ -316,26 +309,31 @@ def platforms_dir(site: FakePlatform) -> Iterator[Path]:
 def base_environment(
     platforms: Path, smtp_port: int, database_url: str, broker_url: str, prefix: str
 ) -> dict[str, str]:
-    return {
-        "TAKEDOWN_DATABASE_URL": database_url,
-        "TAKEDOWN_BROKER_URL": broker_url,
-        "TAKEDOWN_QUEUE_PREFIX": prefix,
-        "TAKEDOWN_PLATFORMS_DIR": str(platforms),
-        "TAKEDOWN_SMTP_HOST": "127.0.0.1",
-        "TAKEDOWN_SMTP_PORT": str(smtp_port),
-        "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
-        "TAKEDOWN_SECRET_KEY": TEST_SECRET_KEY,
-        "TAKEDOWN_NOTIFIER_NAME": "Test Helpline",
-        "TAKEDOWN_NOTIFIER_EMAIL": "reports@helpline.example",
-        "TAKEDOWN_RETRY_BASE_SECONDS": "0.3",
-        "TAKEDOWN_MAX_ATTEMPTS": "3",
-        "TAKEDOWN_SWEEP_SECONDS": "0.5",
-        "TAKEDOWN_REDELIVER_AFTER_SECONDS": "2",
-        "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": "1",
-        "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": "2",
-        # No real registry is ever asked: RDAP goes to a closed port unless a test serves it.
-        "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
-    }
+    """The tests' settings: the fakes on loopback, with quick retries and time-outs."""
+    return (
+        local_environment(
+            database_url=database_url,
+            broker_url=broker_url,
+            platforms_dir=platforms,
+            secret_key=TEST_SECRET_KEY,
+            queue_prefix=prefix,
+            smtp_port=smtp_port,
+        )
+        | QUICK
+    )
+
+
+@pytest.fixture
+def test_environment(platforms_dir: Path, smtp: SmtpSink) -> Callable[..., dict[str, str]]:
+    """The tests' TAKEDOWN_* variables for a database, broker and queue prefix: for a
+    `takedown` subprocess (which runs the CLI as a caseworker does) or a worker."""
+
+    def variables(
+        database_url: str, broker_url: str = "memory://", prefix: str = ""
+    ) -> dict[str, str]:
+        return base_environment(platforms_dir, smtp.port, database_url, broker_url, prefix)
+
+    return variables
 
 
 @pytest.fixture
@@ -347,45 +345,10 @@ def environment(
 ) -> Settings:
     """Settings for plain-function tests: a fresh database, the fakes, no broker needed."""
     variables = base_environment(platforms_dir, smtp.port, database_url, "memory://", "")
-    return configure(monkeypatch, **variables)
+    return _configure(monkeypatch, **variables)
 
 
 # ---------------------------------------------------------------------------- workers
-
-
-@contextmanager
-def running_worker(
-    args: list[str], variables: dict[str, str], workdir: Path, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A `takedown worker` subprocess with these settings, ready (it said so in its log)
-    when the block starts, and stopped when it ends."""
-    with log.open("wb") as sink:
-        worker = subprocess.Popen(
-            [str(VENV_BIN / "takedown"), "worker", *args],
-            cwd=workdir,
-            env={**os.environ, **variables},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for(lambda: b" ready." in log.read_bytes(), "the worker", seconds=30)
-        yield worker
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-
-
-@dataclass
-class Stack:
-    """A running takedown: database, Redis, a worker with beat, and the fakes it talks to."""
-
-    settings: Settings
-    site: FakePlatform
-    smtp: SmtpSink
-    log: Path
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -415,5 +378,5 @@ def stack(
         log = workdir / "worker.log"
         # The beat schedule file lands in the working directory.
         args = ["--beat", "--loglevel", "INFO", *pool]
-        with running_worker(args, variables, workdir, log):
+        with TakedownProcess.worker(log, *args, environment={**os.environ, **variables}):
             yield Stack(settings, site, smtp, log)

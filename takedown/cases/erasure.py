@@ -19,6 +19,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from takedown.config import Settings
+from takedown.errors import Conflict
+from takedown.store.audit import SERVICE_ACTOR, record
 from takedown.store.models import (
     Alert,
     Attempt,
@@ -31,39 +33,35 @@ from takedown.store.models import (
 )
 from takedown.store.states import CLAIMABLE, NOT_DELIVERED, RequestState
 
-
-class ErasureRefused(ValueError):
-    """A case that cannot be erased right now; the message says why and what to do."""
-
-
 # Requests a caseworker must withdraw or settle before the case can be closed: closing
 # must never silently drop a notice that still has to go out.
 _IN_PLAY = NOT_DELIVERED | {RequestState.SENDING}
 
 
-def close_case(session: Session, case: Case, now: datetime) -> None:
+def close_case(session: Session, case: Case, now: datetime, *, actor: str) -> None:
     """No more work on the case: its links are no longer checked, and the retention period
     after which it is erased starts."""
     if case.erased_at is not None:
-        raise ErasureRefused(f"case {case.reference} is already erased")
+        raise Conflict(f"case {case.reference} is already erased")
     in_play = session.scalars(
         select(RemovalRequest.id)
         .join(Item, RemovalRequest.item_id == Item.id)
         .where(Item.case_id == case.id, RemovalRequest.state.in_(_IN_PLAY))
     ).all()
     if in_play:
-        raise ErasureRefused(
+        raise Conflict(
             f"case {case.reference} still has {len(in_play)} request(s) not sent "
             f"(first: {in_play[0]}); send, mark sent or withdraw them before closing"
         )
     if case.closed_at is None:
         case.closed_at = now
+    record(session, actor=actor, action="case closed", case_id=case.id)
 
 
-def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]:
+def erase_case(session: Session, case: Case, now: datetime, *, actor: str) -> dict[str, object]:
     """Delete everything that identifies the victim or the material; return what is kept."""
     if case.erased_at is not None:
-        raise ErasureRefused(f"case {case.reference} is already erased")
+        raise Conflict(f"case {case.reference} is already erased")
     # Columns only: loading the rows would decrypt every link just to delete it.
     items = session.execute(select(Item.id, Item.status).where(Item.case_id == case.id)).all()
     item_ids = [item.id for item in items]
@@ -97,7 +95,7 @@ def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]
         )
     )
     if sending is not None:
-        raise ErasureRefused(
+        raise Conflict(
             f"request {sending} of case {case.reference} is being sent right now; erase the "
             "case once it has finished (in a minute or two)"
         )
@@ -124,6 +122,7 @@ def erase_case(session: Session, case: Case, now: datetime) -> dict[str, object]
     case.closed_at = case.closed_at or now
     case.erased_at = now
     case.erased_summary = json.dumps(summary, sort_keys=True)
+    record(session, actor=actor, action="case erased", case_id=case.id)
     return summary
 
 
@@ -138,8 +137,8 @@ def erase_expired(session: Session, settings: Settings, now: datetime) -> list[s
     erased = []
     for case in due:
         try:
-            erase_case(session, case, now)
-        except ErasureRefused:
+            erase_case(session, case, now, actor=SERVICE_ACTOR)
+        except Conflict:
             continue  # a request still sending: the next night erases it
         erased.append(case.reference)
     return erased

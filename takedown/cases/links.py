@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from takedown.cases.fields import InputError
 from takedown.cases.service import refuse_if_closed
-from takedown.catalogue.links import LinkError, host_of, normalise_link, refuse_private_host
+from takedown.catalogue.links import host_of, normalise_link, refuse_private_host
 from takedown.catalogue.platforms import Catalogue
 from takedown.config import get_settings
-from takedown.safety.safetext import shown
+from takedown.errors import InputError
+from takedown.store.audit import record
 from takedown.store.encryption import keyring
 from takedown.store.models import Case, Item
+from takedown.store.read_models import AddedLink, LinksAdded
 
 
 @dataclass
@@ -31,12 +32,21 @@ class AddedLinks:
     def unmatched(self) -> list[Item]:
         return [item for item in self.added if item.platform_id is None]
 
+    def read(self) -> LinksAdded:
+        return LinksAdded(
+            added=[AddedLink(url=item.url, platform=item.platform_id) for item in self.added],
+            already_in_case=self.already_there,
+            no_known_platform=[item.url for item in self.unmatched],
+        )
+
 
 def add_links(
     session: Session,
     case: Case,
     raw_urls: list[str],
     catalogue: Catalogue,
+    *,
+    actor: str,
     allow_private: bool | None = None,
 ) -> AddedLinks:
     """Validate every link, then store the new ones matched to their platforms.
@@ -55,8 +65,8 @@ def add_links(
             url = normalise_link(raw)
             if not allow_private:
                 refuse_private_host(url)
-        except LinkError as error:
-            raise InputError(f"URL {position} ({shown(raw)}): {error}") from None
+        except InputError as error:
+            raise InputError(error.message, field="urls", index=position, value=raw) from None
         urls.append(url)
     keys = keyring()
     # Links are stored encrypted, so they are found again by their keyed hashes.
@@ -84,4 +94,11 @@ def add_links(
         session.add(item)
         result.added.append(item)
     session.flush()
+    record(
+        session,
+        actor=actor,
+        action="links added",
+        case_id=case.id,
+        detail=f"{len(result.added)} added, {len(result.already_there)} already in the case",
+    )
     return result

@@ -8,16 +8,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from takedown.cases.fields import InputError
 from takedown.cases.service import refuse_if_closed
 from takedown.catalogue.abuse_contact import contact_platform
 from takedown.catalogue.bases import choose_basis, facts_of
-from takedown.catalogue.legal import Legal, LegalError, legal_for
+from takedown.catalogue.legal import Legal, legal_for
 from takedown.catalogue.platforms import Catalogue
+from takedown.catalogue.schema import Platform
 from takedown.config import get_settings
 from takedown.contacts.abuse_contacts import Suggestion, new_contact_request
 from takedown.delivery.lifecycle import new_request
+from takedown.errors import InputError
+from takedown.store.audit import record
 from takedown.store.models import Case, Item
+from takedown.store.read_models import QueueResult
 from takedown.store.states import RequestState
 
 
@@ -29,33 +32,58 @@ class Queued:
     # Requests to an abuse address RDAP suggested, waiting for the caseworker's confirmation.
     awaiting_contact: list[str] = field(default_factory=list)
 
+    def read(self, *, broker_reached: bool) -> QueueResult:
+        return QueueResult(
+            queued=self.request_ids,
+            already_requested=self.already_requested,
+            no_known_platform=self.no_platform,
+            awaiting_contact=self.awaiting_contact,
+            broker_reached=broker_reached,
+        )
+
 
 def queue_case(
     session: Session,
     case: Case,
     catalogue: Catalogue,
     legal: Legal | None = None,
+    *,
+    actor: str,
     basis: str | None = None,
     contacts: dict[str, Suggestion] | None = None,
 ) -> Queued:
     """One removal request per link that has none yet (a withdrawn one does not count),
     each with the legal basis chosen for the case and its platform, or ``basis`` when a
     caseworker chose one. A basis that cannot be used for a link refuses the whole command
-    before anything is stored."""
+    before anything is stored.
+
+    ``contacts``: for links on no known platform, the abuse address RDAP suggested (by link
+    id); each gets a request to it that waits for the caseworker to confirm the address."""
     refuse_if_closed(case)
     legal = legal or legal_for(get_settings().legal_dir)
+    contacts = {
+        item_id: suggestion
+        for item_id, suggestion in (contacts or {}).items()
+        if any(item.id == item_id and item.platform_id is None for item in case.items)
+    }
+
+    def chosen_basis(item: Item, platform: Platform) -> str:
+        try:
+            return choose_basis(facts_of(case), platform, legal, basis).basis
+        except InputError as error:
+            raise InputError(f"{error.message} (for {item.url})", field="basis") from None
+
     planned = []
     for item in case.items:
-        if item.platform_id is None:
-            continue
         if any(r.state != RequestState.WITHDRAWN for r in item.requests):
             continue
-        platform = catalogue.get(item.platform_id)
-        try:
-            choice = choose_basis(facts_of(case), platform, legal, basis)
-        except LegalError as error:
-            raise InputError(f"{item.url}: {error}") from None
-        planned.append((item, platform, choice.basis))
+        if item.platform_id is not None:
+            platform = catalogue.get(item.platform_id)
+        elif item.id in contacts:
+            platform = contact_platform()
+        else:
+            continue
+        planned.append((item, platform, chosen_basis(item, platform)))
     queued = Queued()
     for item in case.items:
         if any(r.state != RequestState.WITHDRAWN for r in item.requests):
@@ -63,20 +91,22 @@ def queue_case(
         elif item.platform_id is None:
             queued.no_platform.append(item.url)
     for item, platform, chosen in planned:
-        request = new_request(session, item, platform, "queued by caseworker", chosen)
-        queued.request_ids.append(request.id)
-    # Links on no known platform: a request to the abuse address RDAP suggested, waiting
-    # for the caseworker to confirm it.
-    for item_id, suggestion in (contacts or {}).items():
-        item = next(i for i in case.items if i.id == item_id)
-        if item.platform_id is not None or any(
-            r.state != RequestState.WITHDRAWN for r in item.requests
-        ):
-            continue
-        chosen = choose_basis(facts_of(case), contact_platform(), legal).basis
-        request = new_contact_request(session, item, suggestion, chosen)
-        queued.awaiting_contact.append(request.id)
-        queued.no_platform.remove(item.url)
+        if item.platform_id is None:
+            # On no known platform: to the abuse address RDAP suggested, once confirmed.
+            request = new_contact_request(session, item, contacts[item.id], chosen)
+            queued.awaiting_contact.append(request.id)
+            queued.no_platform.remove(item.url)
+        else:
+            request = new_request(session, item, platform, "queued by caseworker", chosen)
+            queued.request_ids.append(request.id)
+    count = len(queued.request_ids) + len(queued.awaiting_contact)
+    record(
+        session,
+        actor=actor,
+        action="requests queued",
+        case_id=case.id,
+        detail=f"{count} request(s)" + (f", basis {basis}" if basis else ""),
+    )
     return queued
 
 

@@ -1,75 +1,53 @@
-"""What a case looks like to a caseworker: its status, the list of cases, overdue requests."""
+"""What cases look like to a caseworker: one case's status, the list of cases, the requests
+past their deadline. Reading one victim's case is an action too: it is audited.
+"""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from takedown.catalogue.platforms import Catalogue
-from takedown.store.models import Case, Item, RemovalRequest
-from takedown.store.states import RequestState
+from takedown.config import Settings
+from takedown.monitoring.visits import items_to_check
+from takedown.store.audit import record
+from takedown.store.models import Case, Item, RemovalRequest, utcnow
+from takedown.store.read_models import CaseStatus, CaseSummary, OverdueRequest, iso
+from takedown.store.states import WENT_OUT, RequestState
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def case_status(case: Case, catalogue: Catalogue | None = None) -> dict[str, Any]:
-    """The ``takedown status --json`` contract: keys are only ever added, never renamed.
-    With the catalogue, each item says what kind of platform it is on (a search engine
-    de-indexes; it does not remove)."""
+def case_status(
+    session: Session, case: Case, catalogue: Catalogue | None = None, *, actor: str
+) -> CaseStatus:
+    """The case, its links and their requests. With the catalogue, each link says what kind
+    of platform it is on (a search engine de-indexes; it does not remove)."""
     kinds = {p.id: p.kind for p in catalogue.platforms.values()} if catalogue else {}
-    return {
-        "id": case.id,
-        "reference": case.reference,
-        "language": case.language,
-        "minor": case.minor,
-        "notify": case.notify,
-        "country": case.country,
-        "synthetic": case.synthetic,
-        "created_at": _iso(case.created_at),
-        "closed_at": _iso(case.closed_at),
-        "erased_at": _iso(case.erased_at),
-        "items": [
-            {
-                "url": item.url,
-                "platform": item.platform_id,
-                "kind": kinds.get(item.platform_id or ""),
-                "status": item.status,
-                "last_checked": _iso(item.last_checked_at),
-                "requests": [
-                    {
-                        "id": request.id,
-                        "platform": request.platform_id,
-                        "channel": request.channel,
-                        "state": request.state,
-                        "ticket": request.ticket,
-                        "attempts": request.attempts,
-                        "last_error": request.last_error,
-                        "next_attempt_at": _iso(request.next_attempt_at),
-                        "sent_at": _iso(request.sent_at),
-                        "deadline_at": _iso(request.deadline_at),
-                        "legal_basis": request.legal_basis or "terms",
-                        "contact_to": request.contact_to,
-                        "contact_note": request.contact_note,
-                    }
-                    for request in item.requests
-                ],
-            }
-            for item in case.items
-        ],
-    }
+    record(session, actor=actor, action="case viewed", case_id=case.id)
+    return CaseStatus.of(case, kinds)
 
 
-def list_cases(session: Session) -> list[dict[str, Any]]:
-    """Every case, newest first, with how many links it has and how many were sent."""
+def links_to_check(
+    session: Session, settings: Settings, case: Case | None, *, actor: str
+) -> list[str]:
+    """The links a check now visits: one case's (which is audited, as reading it is), or
+    every link still watched across cases."""
+    item_ids = items_to_check(session, settings, utcnow(), case.id if case else None)
+    if case is not None:
+        record(
+            session,
+            actor=actor,
+            action="links checked",
+            case_id=case.id,
+            detail=f"{len(item_ids)} link(s)",
+        )
+    return item_ids
+
+
+def list_cases(session: Session) -> list[CaseSummary]:
+    """Every case, newest first, with how many links it has and how many requests reached
+    their platform (a request later found overdue, escalated or removed was sent too)."""
     links = func.count(func.distinct(Item.id))
-    sent = func.count(func.distinct(RemovalRequest.id)).filter(
-        RemovalRequest.state == RequestState.SENT
-    )
+    sent = func.count(func.distinct(RemovalRequest.id)).filter(RemovalRequest.state.in_(WENT_OUT))
     rows = session.execute(
         select(Case, links, sent)
         .outerjoin(Item, Item.case_id == Case.id)
@@ -78,19 +56,19 @@ def list_cases(session: Session) -> list[dict[str, Any]]:
         .order_by(Case.created_at.desc())
     ).all()
     return [
-        {
-            "id": case.id,
-            "reference": case.reference,
-            "language": case.language,
-            "created_at": _iso(case.created_at),
-            "links": link_count,
-            "sent": sent_count,
-        }
+        CaseSummary(
+            id=case.id,
+            reference=case.reference,
+            language=case.language,
+            created_at=iso(case.created_at),
+            links=link_count,
+            sent=sent_count,
+        )
         for case, link_count, sent_count in rows
     ]
 
 
-def overdue_requests(session: Session) -> list[dict[str, Any]]:
+def overdue_requests(session: Session) -> list[OverdueRequest]:
     """Every overdue request across cases, the longest overdue first."""
     rows = session.execute(
         select(RemovalRequest, Item, Case)
@@ -99,15 +77,4 @@ def overdue_requests(session: Session) -> list[dict[str, Any]]:
         .where(RemovalRequest.state == RequestState.OVERDUE)
         .order_by(RemovalRequest.deadline_at)
     ).all()
-    return [
-        {
-            "id": request.id,
-            "case": case.reference,
-            "platform": request.platform_id,
-            "url": item.url,
-            "ticket": request.ticket,
-            "sent_at": _iso(request.sent_at),
-            "deadline_at": _iso(request.deadline_at),
-        }
-        for request, item, case in rows
-    ]
+    return [OverdueRequest.of(request, item, case) for request, item, case in rows]

@@ -1,83 +1,193 @@
-"""What a caseworker does to one request: find it, mark it sent, send it again, withdraw it."""
+"""What a caseworker does to one request: find it, mark it sent, send it again, withdraw it,
+change the law its notice invokes, confirm its abuse contact, and read its package and its
+notice. Every one of these is audited with the acting person.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
+from takedown.cases.fields import clean_text
+from takedown.catalogue.bases import choose_basis, deadline_hours, facts_of
+from takedown.catalogue.legal import legal_for
+from takedown.catalogue.platforms import platform_of
+from takedown.config import Settings
+from takedown.contacts.abuse_contacts import confirm
 from takedown.delivery.lifecycle import move, record_sent
+from takedown.errors import Conflict, NotFound
 from takedown.messages import alerts
+from takedown.notices.builder import Notifier, compose, notice_context
 from takedown.safety.safetext import line_problem, shown
+from takedown.safety.sandbox import Rendered
+from takedown.store.audit import record
 from takedown.store.db import find_by_id_prefix
 from takedown.store.models import RemovalRequest
-from takedown.store.states import NOT_DELIVERED, RequestState, TransitionError
-
-
-class RequestNotFound(LookupError):
-    pass
+from takedown.store.states import NOT_DELIVERED, RequestState
 
 
 def find_request(session: Session, request_id: str) -> RemovalRequest:
     """A request by its id or an unambiguous prefix of it (at least 6 characters)."""
     if line_problem(request_id):  # no id has one, and PostgreSQL refuses a NUL in a query
-        raise RequestNotFound(f"no removal request with the id {shown(request_id)}")
+        raise NotFound(f"no removal request with the id {shown(request_id)}")
     request = session.get(RemovalRequest, request_id) or find_by_id_prefix(
         session, RemovalRequest, request_id
     )
     if request is not None:
         return request
-    raise RequestNotFound(f"no removal request with the id {shown(request_id)}")
+    raise NotFound(f"no removal request with the id {shown(request_id)}")
 
 
-# What a caseworker may do, and from which states. Never to a request a worker is sending
-# right now: its outcome is about to be recorded, and acting on it could send it twice.
-CASEWORKER_ACTIONS: dict[str, frozenset[RequestState]] = {
-    "retry": frozenset({RequestState.FAILED, RequestState.AMBIGUOUS}),
-    "mark-sent": frozenset(
-        {RequestState.AWAITING_CASEWORKER, RequestState.AMBIGUOUS, RequestState.FAILED}
-    ),
-    "withdraw": NOT_DELIVERED,
-}
+@dataclass(frozen=True)
+class Action:
+    """Something a caseworker may do to a request, and from which states."""
+
+    name: str  # "withdraw is only for requests that are ..."
+    verb: str  # "... before you withdraw it"
+    allowed: frozenset[RequestState]
 
 
-def check_caseworker_action(request: RemovalRequest, action: str) -> None:
-    allowed = CASEWORKER_ACTIONS[action]
-    if request.state in allowed:
+# Never to a request a worker is sending right now: its outcome is about to be recorded, and
+# acting on it could send it twice.
+RETRY = Action("retry", "retry it", frozenset({RequestState.FAILED, RequestState.AMBIGUOUS}))
+MARK_SENT = Action(
+    "mark-sent",
+    "mark it sent",
+    frozenset({RequestState.AWAITING_CASEWORKER, RequestState.AMBIGUOUS, RequestState.FAILED}),
+)
+WITHDRAW = Action("withdraw", "withdraw it", NOT_DELIVERED)
+CHANGE_BASIS = Action("changing the legal basis", "change its legal basis", NOT_DELIVERED)
+
+
+def check_action(request: RemovalRequest, action: Action) -> None:
+    if request.state in action.allowed:
         return
     if request.state == RequestState.SENDING:
-        raise TransitionError(
+        raise Conflict(
             f"request {request.id[:8]} is being sent right now; wait for the outcome "
-            f"(takedown status) before you {action} it"
+            f"(takedown status) before you {action.verb}"
         )
-    states = ", ".join(sorted(allowed))
-    raise TransitionError(
-        f"request {request.id[:8]} is {request.state}; {action} is only for requests that are "
-        f"{states}"
+    states = ", ".join(sorted(action.allowed))
+    raise Conflict(
+        f"request {request.id[:8]} is {request.state}; {action.name} is only for requests "
+        f"that are {states}"
     )
 
 
-def mark_sent_by_caseworker(
-    session: Session, request: RemovalRequest, ticket: str | None, deadline_hours: float | None
+def _audit(
+    session: Session, request: RemovalRequest, action: str, actor: str, detail: str | None = None
 ) -> None:
-    check_caseworker_action(request, "mark-sent")
+    record(
+        session,
+        actor=actor,
+        action=action,
+        case_id=request.item.case_id,
+        request_id=request.id,
+        detail=detail,
+    )
+
+
+def mark_sent(
+    session: Session,
+    request: RemovalRequest,
+    ticket: str | None,
+    settings: Settings,
+    *,
+    actor: str,
+) -> None:
+    """A caseworker submitted the request by hand, or confirmed that an ambiguous one
+    arrived: it is sent, and its deadline starts now, as for any request sent."""
+    ticket = clean_text("ticket", ticket) if ticket is not None else None
+    check_action(request, MARK_SENT)
+    platform = platform_of(request, settings)
+    hours = deadline_hours(request.legal_basis, platform, legal_for(settings.legal_dir))
     alerts.settle_for_request(session, request.id)
-    record_sent(session, request, ticket, deadline_hours, "marked sent by caseworker")
+    record_sent(session, request, ticket, hours, "marked sent by caseworker")
+    _audit(session, request, "marked sent", actor)
 
 
-def requeue(
-    session: Session, request: RemovalRequest, first_index: int, first_channel: str
-) -> None:
-    """Send a failed or ambiguous request again, from the platform's preferred channel."""
-    check_caseworker_action(request, "retry")
+def retry_request(
+    session: Session, request: RemovalRequest, settings: Settings, *, actor: str
+) -> str:
+    """Send a failed or ambiguous request again, from its platform's preferred channel; the
+    kind of that channel."""
+    check_action(request, RETRY)
+    platform = platform_of(request, settings)
+    first = platform.channel_order(request.item.case.synthetic)[0]
     alerts.settle_for_request(session, request.id)
     move(session, request, RequestState.QUEUED, "sent again by caseworker")
-    request.channel_index = first_index
-    request.channel = first_channel
+    request.channel_index = first
+    request.channel = platform.channels[first].type
     request.channel_attempts = 0
     request.next_attempt_at = None
     request.enqueued_at = None
+    _audit(session, request, "retried", actor)
+    return request.channel
 
 
-def withdraw_request(session: Session, request: RemovalRequest) -> None:
-    check_caseworker_action(request, "withdraw")
+def withdraw_request(session: Session, request: RemovalRequest, *, actor: str) -> None:
+    check_action(request, WITHDRAW)
     alerts.settle_for_request(session, request.id)
     move(session, request, RequestState.WITHDRAWN, "withdrawn by caseworker")
+    _audit(session, request, "withdrawn", actor)
+
+
+def change_basis(
+    session: Session, request: RemovalRequest, basis: str, settings: Settings, *, actor: str
+) -> None:
+    """The law a request's notice invokes, changed before it is sent; refused, with the
+    reason, where the basis cannot be used for the case and the platform."""
+    check_action(request, CHANGE_BASIS)
+    platform = platform_of(request, settings)
+    choose_basis(facts_of(request.item.case), platform, legal_for(settings.legal_dir), basis)
+    request.legal_basis = basis
+    _audit(session, request, "basis changed", actor, basis)
+
+
+def confirm_contact(
+    session: Session, request: RemovalRequest, to: str | None, *, actor: str
+) -> None:
+    """The abuse address RDAP suggested (or ``to``, one the caseworker gives) is confirmed:
+    the request may now be sent."""
+    confirm(session, request, to)
+    _audit(session, request, "contact confirmed", actor, "another address given" if to else None)
+
+
+def package_of(session: Session, request: RemovalRequest, *, actor: str) -> str:
+    """What to paste where a platform only takes a logged-in form."""
+    if not request.package:
+        raise Conflict(f"request {request.id[:8]} has no manual package")
+    _audit(session, request, "package viewed", actor)
+    return request.package
+
+
+@dataclass(frozen=True)
+class NoticePreview:
+    basis: str
+    basis_name: str
+    # The basis takedown would choose now, and why better-ranked ones were passed over.
+    chosen_now: str
+    passed_over: list[str]
+    notice: Rendered
+
+
+def preview_notice(
+    session: Session, request: RemovalRequest, settings: Settings, *, actor: str
+) -> NoticePreview:
+    """The request's notice exactly as it will be sent, checked against its legal basis."""
+    platform = platform_of(request, settings)
+    case = request.item.case
+    legal = legal_for(settings.legal_dir)
+    basis = request.legal_basis or "terms"
+    choice = choose_basis(facts_of(case), platform, legal)
+    context = notice_context(case.reference, request.item.url, platform, Notifier.of(settings))
+    notice = compose(request, platform, settings, context)
+    _audit(session, request, "notice viewed", actor)
+    return NoticePreview(
+        basis=basis,
+        basis_name=legal.basis(basis).name,
+        chosen_now=choice.basis,
+        passed_over=choice.passed_over,
+        notice=notice,
+    )

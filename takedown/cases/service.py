@@ -1,83 +1,132 @@
-"""What a caseworker does with a case: open it, add links, queue requests, read its status.
+"""A case itself: opening it, finding it, changing it and reopening it.
 
-Input is validated in full before anything is stored, so a mistake in one link of ten
-stores none of them and the caseworker can correct the command and run it again.
+Every input is validated before anything is stored, and every change is audited with the
+acting person in the same transaction, whichever door it came through.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from takedown.cases.fields import _PHONE, MAX_NOTES_CHARS, InputError, clean_text, country_code
-from takedown.catalogue.legal import Facts
-from takedown.catalogue.schema import LANGUAGES
-from takedown.safety.safetext import email_problem, line_problem, shown
+from takedown.cases.fields import (
+    clean_text,
+    country_code,
+    email_address,
+    language,
+    notes_text,
+    phone_number,
+)
+from takedown.errors import Conflict, InputError, NotFound
+from takedown.safety.safetext import line_problem, shown
+from takedown.store.audit import record
 from takedown.store.db import find_by_id_prefix
 from takedown.store.models import Case
 
 
-class CaseNotFound(LookupError):
-    pass
+@dataclass(frozen=True)
+class NewCase:
+    """What a caseworker gives to open a case. The country, whether the material is AI-made,
+    and the two DMCA conditions choose the legal basis of its notices."""
+
+    victim_name: str
+    victim_email: str
+    language: str
+    minor: bool = False
+    country: str | None = None
+    synthetic: bool = False
+    victim_owns_copyright: bool = False
+    victim_may_be_named: bool = False
+    victim_phone: str | None = None
+    notes: str | None = None
 
 
-def open_case(
-    session: Session,
-    victim_name: str,
-    victim_email: str,
-    language: str,
-    minor: bool = False,
-    facts: Facts | None = None,
-) -> Case:
-    """A new case. ``facts`` (country, AI-made, copyright and consent to be named) choose
-    the legal basis of its notices; ``minor`` there is overridden by the argument."""
-    name = clean_text("--victim-name", victim_name)
-    email = clean_text("--victim-email", victim_email)
-    problem = email_problem(email)
-    if problem:
-        raise InputError(f"--victim-email: {problem}")
-    if language not in LANGUAGES:
-        raise InputError(
-            f"--language: {shown(language)} is not supported; use one of {', '.join(LANGUAGES)}"
-        )
-    facts = facts or Facts()
+@dataclass(frozen=True)
+class CaseChanges:
+    """What to change in a case; None leaves a field as it is."""
+
+    notify: bool | None = None
+    country: str | None = None
+    synthetic: bool | None = None
+    victim_owns_copyright: bool | None = None
+    victim_may_be_named: bool | None = None
+    victim_phone: str | None = None
+    notes: str | None = None
+
+    def given(self) -> list[str]:
+        return [field.name for field in fields(self) if getattr(self, field.name) is not None]
+
+
+# What a change of each field means for the case, in the words a caseworker reads.
+FACTS = ("country", "synthetic", "victim_owns_copyright", "victim_may_be_named")
+CONTACT_DETAILS = ("victim_phone", "notes")
+
+
+def open_case(session: Session, new: NewCase, *, actor: str) -> Case:
     case = Case(
-        victim_name=name,
-        victim_email=email,
-        language=language,
-        minor=minor,
-        country=country_code(facts.country),
-        synthetic=facts.synthetic,
-        victim_owns_copyright=facts.victim_owns_copyright,
-        victim_may_be_named=facts.victim_may_be_named,
+        victim_name=clean_text("victim_name", new.victim_name),
+        victim_email=email_address("victim_email", new.victim_email),
+        language=language(new.language),
+        minor=new.minor,
+        country=country_code(new.country),
+        synthetic=new.synthetic,
+        victim_owns_copyright=new.victim_owns_copyright,
+        victim_may_be_named=new.victim_may_be_named,
+        victim_phone=phone_number(new.victim_phone) if new.victim_phone is not None else None,
+        notes=notes_text(new.notes) if new.notes is not None else None,
     )
     session.add(case)
     session.flush()
+    record(session, actor=actor, action="case opened", case_id=case.id)
     return case
 
 
-def set_contact_details(case: Case, phone: str | None, notes: str | None) -> None:
-    """The victim's phone and the caseworker's notes: kept for the caseworker, encrypted,
-    never put in a notice or a message."""
-    if phone is not None:
-        cleaned = clean_text("--victim-phone", phone)
-        if not _PHONE.fullmatch(cleaned):
-            raise InputError(f"--victim-phone: {shown(cleaned)} is not a phone number")
-        case.victim_phone = cleaned
-    if notes is not None:
-        text = notes.strip()
-        # Notes may run over several lines; each line must still be text.
-        problem = next(filter(None, map(line_problem, text.splitlines())), None)
-        if problem:
-            raise InputError(f"--notes: {problem}")
-        if len(text) > MAX_NOTES_CHARS:
-            raise InputError(f"--notes: longer than {MAX_NOTES_CHARS:,} characters")
-        case.notes = text or None
+def update_case(session: Session, case: Case, changes: CaseChanges, *, actor: str) -> list[str]:
+    """Apply the changes given; the names of the fields changed (requests queued from now on
+    use the new facts). The audit log names the fields, never their values."""
+    given = changes.given()
+    if not given:
+        raise InputError("nothing to change: give at least one field", field="changes")
+    refuse_if_erased(case)
+    # Everything is validated before anything is set: a bad phone changes nothing else.
+    country = country_code(changes.country) if changes.country is not None else case.country
+    phone = phone_number(changes.victim_phone) if changes.victim_phone is not None else None
+    notes = notes_text(changes.notes) if changes.notes is not None else None
+    case.country = country
+    if changes.victim_phone is not None:
+        case.victim_phone = phone
+    if changes.notes is not None:
+        case.notes = notes
+    if changes.notify is not None:
+        case.notify = changes.notify
+    if changes.synthetic is not None:
+        case.synthetic = changes.synthetic
+    if changes.victim_owns_copyright is not None:
+        case.victim_owns_copyright = changes.victim_owns_copyright
+    if changes.victim_may_be_named is not None:
+        case.victim_may_be_named = changes.victim_may_be_named
+    record(
+        session,
+        actor=actor,
+        action="case updated",
+        case_id=case.id,
+        detail=", ".join(sorted(given)),
+    )
+    return given
+
+
+def reopen_case(session: Session, case: Case, *, actor: str) -> None:
+    """A closed case taken up again; an erased one cannot be."""
+    refuse_if_erased(case)
+    case.closed_at = None
+    record(session, actor=actor, action="case reopened", case_id=case.id)
 
 
 def refuse_if_erased(case: Case) -> None:
     if case.erased_at is not None:
-        raise InputError(
+        raise Conflict(
             f"case {case.reference} was erased on {case.erased_at:%Y-%m-%d}; "
             "nothing can be added to it"
         )
@@ -86,7 +135,7 @@ def refuse_if_erased(case: Case) -> None:
 def refuse_if_closed(case: Case) -> None:
     refuse_if_erased(case)
     if case.closed_at is not None:
-        raise InputError(
+        raise Conflict(
             f"case {case.reference} was closed on {case.closed_at:%Y-%m-%d}; reopen it with "
             "takedown case reopen before adding links or queueing requests"
         )
@@ -95,12 +144,12 @@ def refuse_if_closed(case: Case) -> None:
 def find_case(session: Session, key: str) -> Case:
     """A case by its id, its reference, or an unambiguous id prefix of 6 or more characters."""
     if line_problem(key):  # no id has one, and PostgreSQL refuses a NUL even in a query
-        raise CaseNotFound(f"no case with the id or reference {shown(key)}")
+        raise NotFound(f"no case with the id or reference {shown(key)}")
     case = session.get(Case, key) or session.scalar(
         select(Case).where(Case.reference == key.upper())
     )
     if case is None:
         case = find_by_id_prefix(session, Case, key)
     if case is None:
-        raise CaseNotFound(f"no case with the id or reference {shown(key)}")
+        raise NotFound(f"no case with the id or reference {shown(key)}")
     return case

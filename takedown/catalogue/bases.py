@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from takedown.catalogue.legal import Facts, Legal, LegalError
+from takedown.catalogue.legal import Facts, Legal
 from takedown.catalogue.schema import LegalBasisId, Platform
+from takedown.errors import DataFileError, InputError
 from takedown.store.models import Case
 
 # The Member States, where the DSA applies (ISO 3166 alpha-2).
@@ -66,7 +67,7 @@ def choose_basis(
     if override is not None:
         reason = why_not(override, facts, platform, legal)
         if reason is not None:
-            raise LegalError(f"--basis {override}: cannot be used: {reason}")
+            raise InputError(f"{override} cannot be used: {reason}", field="basis")
         return Choice(override)
     passed_over: list[str] = []
     for basis_id in US_PREFERENCE if facts.country == "US" else PREFERENCE:
@@ -74,7 +75,7 @@ def choose_basis(
         if reason is None:
             return Choice(basis_id, passed_over)
         passed_over.append(reason)
-    raise LegalError(f"{platform.id}.yaml: no legal basis can be used: {passed_over[-1]}")
+    raise DataFileError(f"{platform.id}.yaml: no legal basis can be used: {passed_over[-1]}")
 
 
 def deadline_hours(basis_id: str | None, platform: Platform, legal: Legal) -> float:

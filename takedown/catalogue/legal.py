@@ -18,11 +18,8 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from takedown.catalogue.schema import LegalBasisId
-from takedown.catalogue.yamlfile import YamlFileError, read_yaml
-
-
-class LegalError(Exception):
-    """A legal basis that cannot be used, or legal data that cannot be read."""
+from takedown.catalogue.yamlfile import read_yaml
+from takedown.errors import DataFileError, InputError
 
 
 class _Strict(BaseModel):
@@ -85,7 +82,9 @@ class Legal:
             return self.bases[basis_id]
         except KeyError:
             known = ", ".join(self.bases)
-            raise LegalError(f"there is no legal basis {basis_id!r}; known: {known}") from None
+            raise InputError(
+                f"there is no legal basis {basis_id!r}; known: {known}", field="basis"
+            ) from None
 
     def ground_for(self, facts: Facts) -> Ground | None:
         """The national offence that covers this case, if the data has one."""
@@ -99,47 +98,41 @@ class Legal:
         return [r for r in self.routes if "any" in r.countries or country in r.countries]
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        return read_yaml(path)
-    except YamlFileError as error:
-        raise LegalError(str(error)) from None
-
-
 def _validated(path: Path, model: type[BaseModel], data: Any, where: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         loc = ".".join(str(part) for part in (where, *first["loc"]) if part != "")
-        raise LegalError(f"{path}: {loc}: {first['msg']}") from None
+        raise DataFileError(f"{path}: {loc}: {first['msg']}") from None
 
 
 def load_legal(directory: Path) -> Legal:
     bases_file, grounds_file, routes_file = (
         directory / name for name in ("bases.yaml", "grounds.yaml", "routes.yaml")
     )
-    bases_data = _load_yaml(bases_file) or {}
+    bases_data = read_yaml(bases_file) or {}
     unknown = set(bases_data) - set(get_args(LegalBasisId))
     if unknown:
-        raise LegalError(f"{bases_file}: {sorted(unknown)[0]}: not a basis takedown knows")
+        raise DataFileError(f"{bases_file}: {sorted(unknown)[0]}: not a basis takedown knows")
     bases = {key: _validated(bases_file, Basis, value, key) for key, value in bases_data.items()}
     grounds = {
         country: [
             _validated(grounds_file, Ground, entry, f"{country}.{index}")
             for index, entry in enumerate(entries)
         ]
-        for country, entries in (_load_yaml(grounds_file) or {}).items()
+        for country, entries in (read_yaml(grounds_file) or {}).items()
     }
     routes = [
         _validated(routes_file, Route, entry, str(index))
-        for index, entry in enumerate(_load_yaml(routes_file) or [])
+        for index, entry in enumerate(read_yaml(routes_file) or [])
     ]
     return Legal(bases, grounds, routes)
 
 
 @lru_cache(maxsize=4)
-def _cached(directory: Path, stamp: tuple[float, ...]) -> Legal:
+def _cached(directory: Path, _modified: tuple[float, ...]) -> Legal:
+    # The files' modification times are part of the cache key only: an edit reloads.
     return load_legal(directory)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from takedown.errors import InputError
 from takedown.safety.netguard import HostNotResolved, PrivateTargetError, check_public
 from takedown.safety.safetext import line_problem
 
@@ -11,8 +12,8 @@ from takedown.safety.safetext import line_problem
 MAX_LINK_CHARS = 4096
 
 
-class LinkError(ValueError):
-    """A link that cannot be used; the message says why in words."""
+def _refused(why: str) -> InputError:
+    return InputError(why, field="url")
 
 
 def host_of(url: str) -> str:
@@ -21,38 +22,39 @@ def host_of(url: str) -> str:
 
 
 def normalise_link(raw: str) -> str:
-    """The link as it will be stored and sent, or a ``LinkError`` saying what is wrong.
+    """The link as it will be stored and sent, or an ``InputError`` (field ``url``) saying
+    what is wrong.
 
     Only the scheme and host are normalised (lower case, IDNA for non-ASCII hosts); the path
     and query stay exactly as pasted, because platforms treat them case-sensitively.
     """
     text = raw.strip()
     if not text:
-        raise LinkError("the link is empty")
+        raise _refused("the link is empty")
     if len(text) > MAX_LINK_CHARS:
-        raise LinkError(f"the link is longer than {MAX_LINK_CHARS} characters")
+        raise _refused(f"the link is longer than {MAX_LINK_CHARS} characters")
     if line_problem(text) or any(ch.isspace() for ch in text):
-        raise LinkError("the link contains spaces, control characters or bytes that are not text")
+        raise _refused("the link contains spaces, control characters or bytes that are not text")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as error:
-        raise LinkError(f"the link cannot be read as a URL ({error})") from None
+        raise _refused(f"the link cannot be read as a URL ({error})") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise LinkError("the link must start with http:// or https://")
+        raise _refused("the link must start with http:// or https://")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise LinkError("the link has no host name")
+        raise _refused("the link has no host name")
     if parts.username is not None or parts.password is not None:
-        raise LinkError("the link contains a user name or password; remove them")
+        raise _refused("the link contains a user name or password; remove them")
     try:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise LinkError(f"the host name {host!r} is not valid") from None
+        raise _refused(f"the host name {host!r} is not valid") from None
     if len(ascii_host) > 253:
-        raise LinkError("the host name is longer than 253 characters")
+        raise _refused("the host name is longer than 253 characters")
     if "." not in ascii_host and ascii_host != "localhost" and ":" not in ascii_host:
-        raise LinkError(f"the host name {host!r} has no domain (such as .com)")
+        raise _refused(f"the host name {host!r} has no domain (such as .com)")
     netloc = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
     if port is not None:
         netloc = f"{netloc}:{port}"
@@ -62,15 +64,15 @@ def normalise_link(raw: str) -> str:
 
 
 def refuse_private_host(url: str) -> None:
-    """A ``LinkError`` when the link's host is, or resolves to, a loopback, private,
-    link-local or otherwise non-public address. A host that does not resolve now is let
-    through: it may later, and every connection is checked again then."""
+    """An ``InputError`` (field ``url``) when the link's host is, or resolves to, a
+    loopback, private, link-local or otherwise non-public address. A host that does not
+    resolve now is let through: it may later, and every connection is checked again then."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if "%" in host:
         # An IPv6 zone (fe80::1%eth0) does not resolve, so it would pass as "not resolved
         # yet"; but only a scoped address such as a link-local one has a zone.
-        raise LinkError(
+        raise _refused(
             f"{host} has an IPv6 zone, so it is not a public address; refused "
             "(set TAKEDOWN_ALLOW_PRIVATE_TARGETS=1 only for local testing)"
         )
@@ -78,6 +80,6 @@ def refuse_private_host(url: str) -> None:
     try:
         check_public(host, port)
     except PrivateTargetError as error:
-        raise LinkError(str(error)) from None
+        raise _refused(str(error)) from None
     except HostNotResolved:
         return

@@ -10,20 +10,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     ValidationError,
 )
 
 from takedown.catalogue.abuse_contact import ABUSE_CONTACT, contact_platform
 from takedown.catalogue.links import host_of
 from takedown.catalogue.schema import Platform
-from takedown.catalogue.yamlfile import YamlFileError, read_yaml
+from takedown.catalogue.yamlfile import read_yaml
 from takedown.config import Settings
+from takedown.errors import Conflict, DataFileError
 from takedown.safety.safetext import printable, shown
 from takedown.store.models import RemovalRequest
-
-
-class PlatformFileError(Exception):
-    """A platform file that cannot be used; the message names the file and the field."""
 
 
 def _describe(error: ValidationError) -> str:
@@ -36,18 +35,15 @@ def _describe(error: ValidationError) -> str:
 
 
 def load_platform(path: Path) -> Platform:
-    try:
-        data = read_yaml(path)
-    except YamlFileError as error:
-        raise PlatformFileError(str(error)) from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
-        raise PlatformFileError(f"{path}: expected a mapping of keys such as id, name, domains")
+        raise DataFileError(f"{path}: expected a mapping of keys such as id, name, domains")
     try:
         platform = Platform.model_validate(data)
     except ValidationError as error:
-        raise PlatformFileError(f"{path}: {_describe(error)}") from None
+        raise DataFileError(f"{path}: {_describe(error)}") from None
     if platform.id != path.stem:
-        raise PlatformFileError(
+        raise DataFileError(
             f"{path}: id: {shown(platform.id)} must match the file name {path.stem!r}"
         )
     return platform
@@ -64,7 +60,7 @@ class Catalogue:
                 other = self._by_domain.get(domain)
                 if other is not None:
                     where = f"{directory / platform.id}.yaml: " if directory else ""
-                    raise PlatformFileError(
+                    raise DataFileError(
                         f"{where}domains: {domain!r} is claimed by both {other.id}.yaml and "
                         f"{platform.id}.yaml"
                     )
@@ -73,17 +69,17 @@ class Catalogue:
     @classmethod
     def load(cls, directory: Path) -> Catalogue:
         if not directory.is_dir():
-            raise PlatformFileError(f"{directory}: no such platforms directory")
+            raise DataFileError(f"{directory}: no such platforms directory")
         misnamed = sorted(directory.glob("*.yml"))
         if misnamed:
-            raise PlatformFileError(f"{misnamed[0]}: platform files must end in .yaml")
+            raise DataFileError(f"{misnamed[0]}: platform files must end in .yaml")
         return cls((load_platform(path) for path in sorted(directory.glob("*.yaml"))), directory)
 
     def get(self, platform_id: str) -> Platform:
         try:
             return self.platforms[platform_id]
         except KeyError:
-            raise PlatformFileError(
+            raise DataFileError(
                 f"platform {platform_id!r} is no longer defined in the platforms directory"
             ) from None
 
@@ -117,8 +113,46 @@ def platform_of(request: RemovalRequest, settings: Settings) -> Platform:
             return contact_platform(request.contact_to)
         except ValidationError:
             # Stored before addresses were checked as strictly, or edited in the database.
-            raise PlatformFileError(
-                f"the abuse contact {shown(request.contact_to or '')} is not an email address; "
-                "give one with takedown contact confirm --to"
+            raise Conflict(
+                f"the abuse contact {shown(request.contact_to or '')} of request "
+                f"{request.id[:8]} is not an email address; confirm another address for it"
             ) from None
     return catalogue_for(settings.platforms_dir).get(request.platform_id)
+
+
+class PlatformSummary(BaseModel):
+    """One row of ``takedown platforms list --json``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    kind: str
+    channels: list[str]
+    deadline_hours: float
+    legal_bases: list[str]
+    escalation: list[str]
+    domains: list[str]
+    source: str | None
+    checked: str | None
+
+    @classmethod
+    def of(cls, platform: Platform) -> PlatformSummary:
+        return cls(
+            id=platform.id,
+            name=platform.name,
+            kind=platform.kind,
+            channels=[channel.type for channel in platform.channels],
+            deadline_hours=platform.deadline_hours,
+            legal_bases=list(platform.legal_bases),
+            escalation=[target.name for target in platform.escalation],
+            domains=platform.domains,
+            source=platform.source,
+            checked=platform.checked.isoformat() if platform.checked else None,
+        )
+
+
+def summaries(catalogue: Catalogue) -> list[PlatformSummary]:
+    """Every platform of the catalogue, by name."""
+    by_name = sorted(catalogue.platforms.values(), key=lambda platform: platform.name.casefold())
+    return [PlatformSummary.of(platform) for platform in by_name]

@@ -134,7 +134,9 @@ class ManualChannel(_Strict):
     fields: dict[str, str] = {}
 
 
-Channel = Annotated[WebformChannel | EmailChannel | ManualChannel, Field(discriminator="type")]
+ChannelConfig = Annotated[
+    WebformChannel | EmailChannel | ManualChannel, Field(discriminator="type")
+]
 
 
 class EscalationTarget(_Strict):
@@ -163,7 +165,7 @@ class Platform(_Strict):
     legal_bases: list[LegalBasisId] = Field(default=["terms"], min_length=1)
     domains: list[str] = Field(min_length=1)
     deadline_hours: Hours
-    channels: list[Channel] = Field(min_length=1)
+    channels: list[ChannelConfig] = Field(min_length=1)
     removed_when: RemovedRule = RemovedRule()
     escalation: list[EscalationTarget] = []
     notice_language: Literal["en", "fi", "sv", "de"] = "en"

@@ -17,11 +17,8 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node
 
+from takedown.errors import DataFileError
 from takedown.safety.safetext import printable, shown
-
-
-class YamlFileError(Exception):
-    """A data file that cannot be read; the message names the file (and the line)."""
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
@@ -77,22 +74,22 @@ def _yaml_problem(error: yaml.YAMLError, text: str) -> tuple[int | None, str]:
 
 
 def read_yaml(path: Path) -> Any:
-    """The file's data, or a ``YamlFileError`` saying in one line what is wrong and where."""
+    """The file's data, or a ``DataFileError`` saying in one line what is wrong and where."""
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise YamlFileError(f"{path}: cannot be read: {error.strerror or error}") from None
+        raise DataFileError(f"{path}: cannot be read: {error.strerror or error}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         at = raw.count(b"\n", 0, error.start) + 1
-        raise YamlFileError(f"{path} (line {at}): not UTF-8 text") from None
+        raise DataFileError(f"{path} (line {at}): not UTF-8 text") from None
     try:
         # A subclass of SafeLoader, which the linter cannot tell from an unsafe loader.
         return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506
     except yaml.YAMLError as error:
         line, problem = _yaml_problem(error, text)
         where = f" (line {line})" if line else ""
-        raise YamlFileError(f"{path}{where}: not valid YAML: {problem}") from None
+        raise DataFileError(f"{path}{where}: not valid YAML: {problem}") from None
     except RecursionError:
-        raise YamlFileError(f"{path}: not valid YAML: nested too deeply") from None
+        raise DataFileError(f"{path}: not valid YAML: nested too deeply") from None

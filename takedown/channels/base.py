@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from takedown.catalogue.schema import Platform
 from takedown.config import Settings
 from takedown.safety.redaction import redact
-from takedown.safety.sandbox import Notice
+from takedown.safety.sandbox import Rendered
 
 
 class Outcome(StrEnum):
@@ -61,13 +61,13 @@ class Job:
     platform: Platform
     # One of the platform's channels, or for a follow-up the escalation target's email.
     channel_config: Any
-    notice: Notice
+    notice: Rendered
     context: dict[str, Any]
     # Strings that must never appear in a stored excerpt or a log line (the link, ...).
     sensitive: tuple[str, ...] = field(default=())
 
 
-class Channel(abc.ABC):
+class Sender(abc.ABC):
     kind: ClassVar[str]
 
     def __init__(self, settings: Settings) -> None:

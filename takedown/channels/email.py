@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from takedown.catalogue.schema import EmailChannel
-from takedown.channels.base import Channel, Job, Outcome, Result
+from takedown.channels.base import Job, Outcome, Result, Sender
 from takedown.config import Settings, SmtpTls
 from takedown.safety.safetext import line_problem
 
@@ -124,7 +124,7 @@ def _close_quietly(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
-class EmailSender(Channel):
+class EmailSender(Sender):
     kind = "email"
 
     def deliver(self, job: Job) -> Result:

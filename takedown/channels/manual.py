@@ -7,11 +7,11 @@ with ``takedown mark-sent REQUEST_ID --ticket T`` once they have submitted it.
 from __future__ import annotations
 
 from takedown.catalogue.schema import ManualChannel
-from takedown.channels.base import Channel, Job, Outcome, Result
+from takedown.channels.base import Job, Outcome, Result, Sender
 from takedown.safety.sandbox import render_fields
 
 
-class ManualSender(Channel):
+class ManualSender(Sender):
     kind = "manual"
 
     def deliver(self, job: Job) -> Result:

@@ -16,7 +16,7 @@ import requests
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from takedown.catalogue.schema import WebformChannel
-from takedown.channels.base import Channel, Job, Outcome, Result
+from takedown.channels.base import Job, Outcome, Result, Sender
 from takedown.safety.netguard import PrivateTargetError, never_sent, new_session, reason
 from takedown.safety.redaction import excerpt
 from takedown.safety.sandbox import render_fields
@@ -71,7 +71,7 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-class WebformSender(Channel):
+class WebformSender(Sender):
     kind = "webform"
 
     def deliver(self, job: Job) -> Result:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from takedown.cases.service import find_case
@@ -19,24 +21,15 @@ def audit_log(case_id: str, as_json: bool) -> None:
         found = find_case(session, case_id)
         entries = history(session, found.id)
         reference = found.reference
-    rows = [
-        {
-            "at": entry.at.isoformat(),
-            "actor": entry.actor,
-            "action": entry.action,
-            "request": entry.request_id,
-            "detail": entry.detail,
-        }
-        for entry in entries
-    ]
     if as_json:
-        print_json(rows)
+        print_json(entries)
         return
     console.print(f"[bold]Audit log of case {reference}[/]")
     for entry in entries:
-        request = f" {entry.request_id[:8]}" if entry.request_id else ""
+        at = datetime.fromisoformat(entry.at)
+        request = f" {entry.request[:8]}" if entry.request else ""
         detail = f" ({entry.detail})" if entry.detail else ""
         console.print(
-            f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action}{request}{detail}",
+            f"{at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action}{request}{detail}",
             highlight=False,
         )

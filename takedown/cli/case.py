@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from takedown.cases.erasure import close_case, erase_case
-from takedown.cases.fields import country_code
 from takedown.cases.links import add_links
 from takedown.cases.reading import list_cases
-from takedown.cases.service import find_case, open_case, refuse_if_erased, set_contact_details
-from takedown.catalogue.legal import Facts
+from takedown.cases.service import (
+    CONTACT_DETAILS,
+    FACTS,
+    CaseChanges,
+    NewCase,
+    find_case,
+    open_case,
+    reopen_case,
+    update_case,
+)
 from takedown.cli.context import (
+    acting_user,
     console,
     current_catalogue,
     current_legal,
@@ -22,8 +28,8 @@ from takedown.cli.context import (
 )
 from takedown.cli.errors import user_errors
 from takedown.cli.tables import cases_view, minor_routes_view
-from takedown.store.audit import record
 from takedown.store.models import utcnow
+from takedown.store.read_models import CaseOpened
 
 
 @click.group(help="Open cases and add the links to the material.")
@@ -69,20 +75,29 @@ def case_new(
     victim_may_be_named: bool,
     as_json: bool,
 ) -> None:
-    facts = Facts(country, minor, synthetic, victim_owns_copyright, victim_may_be_named)
+    new = NewCase(
+        victim_name=victim_name,
+        victim_email=victim_email,
+        language=language,
+        minor=minor,
+        country=country,
+        synthetic=synthetic,
+        victim_owns_copyright=victim_owns_copyright,
+        victim_may_be_named=victim_may_be_named,
+        victim_phone=victim_phone,
+        notes=notes,
+    )
     with open_database() as session:
-        opened = open_case(session, victim_name, victim_email, language, minor, facts)
-        set_contact_details(opened, victim_phone, notes)
-        record(session, "case opened", opened.id)
-        data = {"id": opened.id, "reference": opened.reference}
+        opened = open_case(session, new, actor=acting_user())
+        data = CaseOpened(id=opened.id, reference=opened.reference)
         country_code = opened.country
     if as_json:
         print_json(data)
         return
-    console.print(f"Opened case [bold cyan]{data['reference']}[/] (id {data['id']}).")
+    console.print(f"Opened case [bold cyan]{data.reference}[/] (id {data.id}).")
     if minor:
         console.print(minor_routes_view(current_legal().routes_for(country_code), country_code))
-    console.print(f"Next: takedown case add-urls {data['id']} URL [URL ...]")
+    console.print(f"Next: takedown case add-urls {data.id} URL [URL ...]")
 
 
 @case.command("add-urls", help="Add links to a case; each is validated and matched to a platform.")
@@ -94,29 +109,18 @@ def case_add_urls(case_id: str, urls: tuple[str, ...], as_json: bool) -> None:
     catalogue = current_catalogue()
     with open_database() as session:
         found = find_case(session, case_id)
-        added = add_links(session, found, list(urls), catalogue)
-        record(
-            session,
-            "links added",
-            found.id,
-            detail=f"{len(added.added)} added, {len(added.already_there)} already in the case",
-        )
-        data: dict[str, list[Any]] = {
-            "added": [{"url": i.url, "platform": i.platform_id} for i in added.added],
-            "already_in_case": added.already_there,
-            "no_known_platform": [i.url for i in added.unmatched],
-        }
+        data = add_links(session, found, list(urls), catalogue, actor=acting_user()).read()
     if as_json:
         print_json(data)
         return
-    for entry in data["added"]:
-        where = entry["platform"] or "[yellow]no known platform[/]"
-        console.print(f"added  {entry['url']}  → {where}", highlight=False)
-    for url in data["already_in_case"]:
+    for entry in data.added:
+        where = entry.platform or "[yellow]no known platform[/]"
+        console.print(f"added  {entry.url}  → {where}", highlight=False)
+    for url in data.already_in_case:
         console.print(f"[dim]already in the case: {url}[/]", highlight=False)
-    if data["no_known_platform"]:
+    if data.no_known_platform:
         console.print(
-            f"[yellow]{len(data['no_known_platform'])} link(s) match no platform file; they are "
+            f"[yellow]{len(data.no_known_platform)} link(s) match no platform file; they are "
             "kept in the case, but no request can be sent for them until one is added.[/]"
         )
 
@@ -147,39 +151,32 @@ def case_update(
     victim_owns_copyright: bool | None,
     victim_may_be_named: bool | None,
 ) -> None:
-    changes = {
-        "notify": notify,
-        "synthetic": synthetic,
-        "victim_owns_copyright": victim_owns_copyright,
-        "victim_may_be_named": victim_may_be_named,
-    }
-    given = [name for name, value in changes.items() if value is not None]
-    given += [
-        name
-        for name, value in (("country", country), ("victim_phone", victim_phone), ("notes", notes))
-        if value is not None
-    ]
-    if not given:
+    changes = CaseChanges(
+        notify=notify,
+        country=country,
+        synthetic=synthetic,
+        victim_owns_copyright=victim_owns_copyright,
+        victim_may_be_named=victim_may_be_named,
+        victim_phone=victim_phone,
+        notes=notes,
+    )
+    if not changes.given():
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     with open_database() as session:
         found = find_case(session, case_id)
-        refuse_if_erased(found)
-        if country is not None:
-            found.country = country_code(country)
-        set_contact_details(found, victim_phone, notes)
-        for name, value in changes.items():
-            if value is not None:
-                setattr(found, name, value)
-        # Which fields changed, never their values.
-        record(session, "case updated", found.id, detail=", ".join(sorted(given)))
+        changed = update_case(session, found, changes, actor=acting_user())
         reference = found.reference
     if notify is not None:
         state = "will get" if notify else "will no longer get"
         console.print(f"The victim of case {reference} {state} progress emails.")
-    if country is not None or any(
-        value is not None for name, value in changes.items() if name != "notify"
-    ):
+    if any(name in FACTS for name in changed):
         console.print(f"Case {reference} updated; requests queued from now on use it.")
+    details = [CONTACT_WORDS[name] for name in CONTACT_DETAILS if name in changed]
+    if details:
+        console.print(f"Case {reference}: {' and '.join(details)} saved.")
+
+
+CONTACT_WORDS = {"victim_phone": "the victim's phone", "notes": "the caseworker's notes"}
 
 
 @case.command("list", help="Every case, newest first.")
@@ -204,8 +201,7 @@ def case_list(as_json: bool) -> None:
 def case_close(case_id: str) -> None:
     with open_database() as session:
         found = find_case(session, case_id)
-        close_case(session, found, utcnow())
-        record(session, "case closed", found.id)
+        close_case(session, found, utcnow(), actor=acting_user())
         reference, days = found.reference, current_settings().retention_days
     console.print(f"Case {reference} closed; it will be erased after {days:g} days.")
 
@@ -216,9 +212,7 @@ def case_close(case_id: str) -> None:
 def case_reopen(case_id: str) -> None:
     with open_database() as session:
         found = find_case(session, case_id)
-        refuse_if_erased(found)
-        found.closed_at = None
-        record(session, "case reopened", found.id)
+        reopen_case(session, found, actor=acting_user())
         reference = found.reference
     console.print(f"Case {reference} reopened.")
 
@@ -240,8 +234,7 @@ def case_erase(case_id: str, yes: bool) -> None:
         )
     with open_database() as session:
         found = find_case(session, case_id)
-        summary = erase_case(session, found, utcnow())
-        record(session, "case erased", found.id)
+        summary = erase_case(session, found, utcnow(), actor=acting_user())
     console.print(
         f"Case {reference} erased. Kept: {summary['links']} link(s) counted, "
         f"{summary['removed']} removed; no identity, no links."

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from takedown.cases.requests import find_request
-from takedown.cli.context import BROKER_DOWN, console, open_database, record_request
+from takedown.cases.requests import confirm_contact, find_request
+from takedown.cli.context import BROKER_DOWN, acting_user, console, open_database
 from takedown.cli.errors import user_errors
 
 
@@ -23,15 +23,11 @@ def contact() -> None:
 @click.option("--to", help="The address to use instead of the suggested one.")
 @user_errors
 def contact_confirm(request_id: str, to: str | None) -> None:
-    from takedown.contacts.abuse_contacts import confirm
     from takedown.worker.publish import publish_now
 
     with open_database() as session:
         request = find_request(session, request_id)
-        confirm(session, request, to)
-        record_request(
-            session, "contact confirmed", request, "another address given" if to else None
-        )
+        confirm_contact(session, request, to, actor=acting_user())
         rid, address = request.id, request.contact_to
     console.print(f"Request {rid[:8]} will be sent to {address}.")
     if not publish_now([rid]):

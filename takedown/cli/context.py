@@ -1,28 +1,31 @@
-"""What every command uses: the console, the settings, the migrated database, the catalogue."""
+"""What every command uses: the console, the settings, the migrated database, the catalogue,
+and who is acting."""
 
 from __future__ import annotations
 
+import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import click
-from pydantic import ValidationError
+from pydantic import BaseModel
 from rich.console import Console
 from sqlalchemy.orm import Session
 
 from takedown.catalogue.legal import Legal, legal_for
 from takedown.catalogue.platforms import Catalogue, catalogue_for
 from takedown.config import Settings, get_settings
-from takedown.contacts.abuse_contacts import Suggestion
-from takedown.store.audit import record
 from takedown.store.db import migrate, session_scope
 from takedown.store.encryption import keyring
-from takedown.store.models import RemovalRequest
 
 console = Console()
 
+# Where templates were checked with the stand-in notifier (TAKEDOWN_NOTIFIER_* unset).
+STAND_IN_NOTE = (
+    "[yellow]Checked with a stand-in notifier: TAKEDOWN_NOTIFIER_NAME and "
+    "TAKEDOWN_NOTIFIER_EMAIL are not set, and nothing is sent until they are.[/]"
+)
 
 BROKER_DOWN = (
     "[yellow]The broker cannot be reached now. The requests are saved and the sweeper "
@@ -31,21 +34,19 @@ BROKER_DOWN = (
 
 
 def current_settings() -> Settings:
+    return get_settings()
+
+
+def acting_user() -> str:
+    """Who runs this command, for the audit log: TAKEDOWN_ACTOR (set it per person where one
+    service account is shared), or else the operating-system login."""
+    configured = current_settings().actor.strip()
+    if configured:
+        return configured
     try:
-        return get_settings()
-    except ValidationError as error:
-        first = error.errors()[0]
-        if not first["loc"]:  # a rule across settings names its variables itself
-            raise click.ClickException(str(first["msg"]).removeprefix("Value error, ")) from None
-        name = "TAKEDOWN_" + "_".join(str(part) for part in first["loc"]).upper()
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise click.ClickException(f"{name}: {message}") from None
-
-
-def record_request(
-    session: Session, action: str, request: RemovalRequest, detail: str | None = None
-) -> None:
-    record(session, action, request.item.case_id, request.id, detail)
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        return "unknown"
 
 
 @contextmanager
@@ -62,34 +63,12 @@ def current_catalogue() -> Catalogue:
     return catalogue_for(current_settings().platforms_dir)
 
 
-def find_abuse_contacts(hosts: dict[str, str], quiet: bool) -> dict[str, Suggestion]:
-    """Ask RDAP who hosts each link on no known platform (cached; one host asked once)."""
-    from takedown.contacts.abuse_contacts import look_up, suggest
-
-    settings = current_settings()
-    by_host: dict[str, Suggestion] = {}
-    with console.status("Asking RDAP who hosts the links on no known platform…") as spinner:
-        if quiet:
-            spinner.stop()
-        for host in set(hosts.values()):
-            by_host[host] = suggest(look_up(host, settings))
-    return {item_id: by_host[host] for item_id, host in hosts.items()}
-
-
 def current_legal() -> Legal:
     return legal_for(current_settings().legal_dir)
 
 
-def rehearsed_catalogue(settings: Settings) -> Catalogue:
-    from takedown.notices.samples import rehearse
-
-    catalogue = Catalogue.load(settings.platforms_dir)
-    if not catalogue.platforms:
-        raise click.ClickException(f"{settings.platforms_dir}: no platform files (*.yaml)")
-    for platform in catalogue.platforms.values():
-        rehearse(platform, settings)
-    return catalogue
-
-
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+def print_json(data: BaseModel | Sequence[BaseModel]) -> None:
+    """A read model (or a list of them) as the JSON scripts read: keys as the model names
+    them, in its order; text as it is, not escaped to ASCII."""
+    plain = data.model_dump() if isinstance(data, BaseModel) else [row.model_dump() for row in data]
+    click.echo(json.dumps(plain, ensure_ascii=False, indent=2))

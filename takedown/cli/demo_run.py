@@ -32,8 +32,7 @@ from rich.table import Table
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.reading import case_status
-from takedown.cases.service import find_case, open_case
+from takedown.cases.service import NewCase, find_case, open_case
 from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import catalogue_for
 from takedown.cli.tables import status_view
@@ -41,7 +40,8 @@ from takedown.config import Settings, get_settings
 from takedown.messages.notifications import send_due
 from takedown.safety.crypto import generate_key
 from takedown.store.db import migrate, session_scope
-from takedown.store.states import AT_REST
+from takedown.store.read_models import CaseStatus
+from takedown.store.states import AT_REST, RequestState
 from takedown.testing.environment import overridden_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
@@ -60,6 +60,8 @@ LINKS = [
     "https://unknown-host.example/x.jpg",
 ]
 TIMEOUT_SECONDS = 60
+# Who the audit log says opened the demo's case.
+DEMO_ACTOR = "demo"
 
 
 def platform_files(directory: Path, site: FakePlatform) -> None:
@@ -178,20 +180,26 @@ def sweep_in_background(settings: Settings, stop: threading.Event) -> threading.
 def open_demo_case(settings: Settings) -> tuple[str, list[str]]:
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, VICTIM["name"], VICTIM["email"], VICTIM["language"])
-        add_links(session, case, LINKS, catalogue)
-        queued = queue_case(session, case, catalogue, legal_for(settings.legal_dir))
+        new = NewCase(
+            victim_name=VICTIM["name"], victim_email=VICTIM["email"], language=VICTIM["language"]
+        )
+        case = open_case(session, new, actor=DEMO_ACTOR)
+        add_links(session, case, LINKS, catalogue, actor=DEMO_ACTOR)
+        legal = legal_for(settings.legal_dir)
+        queued = queue_case(session, case, catalogue, legal, actor=DEMO_ACTOR)
         return case.id, queued.request_ids
 
 
-def all_at_rest(case_id: str) -> tuple[bool, dict[str, object]]:
+def all_at_rest(case_id: str) -> tuple[bool, CaseStatus]:
+    # The demo's own live table: built from the rows, not read as a caseworker reads a case
+    # (which the audit log records).
     with session_scope() as session:
-        status = case_status(find_case(session, case_id))
-    states = [r["state"] for item in status["items"] for r in item["requests"]]
+        status = CaseStatus.of(find_case(session, case_id), kinds={})
+    states = [request.state for item in status.items for request in item.requests]
     return all(state in AT_REST for state in states), status
 
 
-def watch(console: Console, case_id: str) -> dict[str, object]:
+def watch(console: Console, case_id: str) -> CaseStatus:
     deadline = time.monotonic() + TIMEOUT_SECONDS
     done, status = all_at_rest(case_id)
     with Live(status_view(status), console=console, refresh_per_second=4) as live:
@@ -202,14 +210,14 @@ def watch(console: Console, case_id: str) -> dict[str, object]:
     return status
 
 
-def summary(console: Console, status: dict[str, object], sink: SmtpSink, site: FakePlatform) -> int:
-    requests = [r for item in status["items"] for r in item["requests"]]  # type: ignore[attr-defined]
+def summary(console: Console, status: CaseStatus, sink: SmtpSink, site: FakePlatform) -> int:
+    requests = [request for item in status.items for request in item.requests]
     console.print()
     table = Table(title="Summary", show_header=True)
     table.add_column("state")
     table.add_column("requests", justify="right")
-    for state in sorted({r["state"] for r in requests}):
-        table.add_row(state, str(sum(r["state"] == state for r in requests)))
+    for state in sorted({r.state for r in requests}):
+        table.add_row(state, str(sum(r.state == state for r in requests)))
     console.print(table)
     clip = site.requests_to("/clipshare/intake")
     if len(clip) >= 2:
@@ -224,17 +232,16 @@ def summary(console: Console, status: dict[str, object], sink: SmtpSink, site: F
             f"Content-Language {message['Content-Language']}."
         )
     for request in requests:
-        if request["state"] in ("failed", "ambiguous"):
-            console.print(f"[red]{request['platform']}: {request['last_error']}[/]")
-    manual = [r for r in requests if r["state"] == "awaiting_caseworker"]
+        if request.state in (RequestState.FAILED, RequestState.AMBIGUOUS):
+            console.print(f"[red]{request.platform}: {request.last_error}[/]")
+    manual = [r for r in requests if r.state == RequestState.AWAITING_CASEWORKER]
     for request in manual:
         console.print(
-            f"Chatter needs a caseworker: `takedown package {request['id'][:8]}` "
-            "shows what to paste."
+            f"Chatter needs a caseworker: `takedown package {request.id[:8]}` shows what to paste."
         )
     console.print("One link matched no platform; it stays in the case for a caseworker to handle.")
     expected = {"sent": 4, "awaiting_caseworker": 1}
-    counts = {state: sum(r["state"] == state for r in requests) for state in expected}
+    counts = {state: sum(r.state == state for r in requests) for state in expected}
     if counts != expected:
         console.print(f"[bold red]The demo did not finish as expected: {counts}[/]")
         return 1

@@ -1,4 +1,6 @@
-"""A caseworker's mistake as one clear line and a non-zero exit, never a traceback."""
+"""Errors on the command line: one table from takedown's error hierarchy to one clear line
+and an exit status. Never a traceback for something a person can fix.
+"""
 
 from __future__ import annotations
 
@@ -11,60 +13,62 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.orm.exc import StaleDataError
 
-from takedown.cases.erasure import ErasureRefused
-from takedown.cases.fields import InputError
-from takedown.cases.requests import RequestNotFound
-from takedown.cases.service import CaseNotFound
-from takedown.catalogue.legal import LegalError
-from takedown.catalogue.platforms import PlatformFileError
-from takedown.messages.alerts import AlertError
-from takedown.safety.crypto import KeyProblem
-from takedown.store.states import TransitionError
+from takedown.errors import InputError, TakedownError
+from takedown.safety.safetext import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Every error a person can act on exits with status 1, whatever its kind, as click's own
+# errors do (a mistake in the command itself, an unknown option say, exits with 2).
 
-USER_ERRORS = (
-    InputError,
-    KeyProblem,
-    ErasureRefused,
-    CaseNotFound,
-    RequestNotFound,
-    TransitionError,
-    PlatformFileError,
-    AlertError,
-    LegalError,
-)
+# A field spelt differently from its option, or not as an option at all.
+FIELD_NAMES = {"alert_id": "--ack", "changes": "options"}
+
+
+def field_name(field: str) -> str:
+    """How the command line spells a field: ``victim_email`` is ``--victim-email``."""
+    return FIELD_NAMES.get(field, "--" + field.replace("_", "-"))
+
+
+def one_line(error: TakedownError) -> str:
+    if isinstance(error, InputError) and error.field == "urls" and error.index is not None:
+        return f"URL {error.index} ({shown(error.value or '')}): {error.words()}"
+    if error.field is None:
+        return error.words()
+    name = field_name(error.field)
+    return f"{name}: {error.words(name)}"
+
+
+class CommandError(click.ClickException):
+    """One line on standard error, "Error: ..." and exit status 1."""
 
 
 def user_errors(command: F) -> F:
-    """Turn a caseworker's mistake into one clear line instead of a traceback."""
+    """Turn a person's mistake, or a state they can act on, into one clear line."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except USER_ERRORS as error:
-            raise click.ClickException(str(error)) from None
+        except TakedownError as error:
+            raise CommandError(one_line(error)) from None
         except StaleDataError:
-            raise click.ClickException(
+            raise CommandError(
                 "the request changed while you were acting on it (a worker or another "
                 "caseworker got there first); look again with takedown status"
             ) from None
         except IntegrityError:
-            raise click.ClickException(
+            raise CommandError(
                 "someone else changed this case at the same moment; look again with takedown status"
             ) from None
         except DatabaseUnavailable as error:
-            raise click.ClickException(
+            raise CommandError(
                 f"the database cannot be used (TAKEDOWN_DATABASE_URL): {_first_line(error)}"
             ) from None
         except SQLAlchemyError as error:
             # The driver's own words only: SQLAlchemy's text adds the statement over several
             # lines. Parameters are hidden by the engine, so this names no victim and no link.
-            raise click.ClickException(
-                f"the database refused the change: {_first_line(error)}"
-            ) from None
+            raise CommandError(f"the database refused the change: {_first_line(error)}") from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from takedown.cli.context import console, current_settings
+from takedown.cli.context import acting_user, console, current_settings
 from takedown.cli.errors import user_errors
-from takedown.store.audit import record
-from takedown.store.db import migrate, session_scope
+from takedown.store.db import migrate
 from takedown.store.encryption import keyring
 
 
@@ -36,9 +35,7 @@ def keys_rotate() -> None:
     current_settings()
     migrate()
     ring = keyring()
-    rotation = rotate(get_engine(), ring)
-    with session_scope() as session:
-        record(session, "keys rotated", detail=f"{sum(rotation.values.values())} values")
+    rotation = rotate(get_engine(), ring, actor=acting_user())
     for column, count in rotation.values.items():
         console.print(f"{column}: {count} value(s) re-encrypted", highlight=False)
     console.print(f"items.url_hash: {rotation.link_hashes} link hash(es) recomputed")

@@ -15,7 +15,7 @@ from takedown.cli.keys import keys
 from takedown.cli.monitoring import alerts, check, overdue
 from takedown.cli.notice import notice
 from takedown.cli.platforms import platforms
-from takedown.cli.requests import mark_sent, package, queue, retry, status, withdraw
+from takedown.cli.requests import mark_sent_command, package, queue, retry, status, withdraw
 from takedown.cli.worker import worker
 from takedown.safety.redaction import install_log_redaction
 
@@ -33,7 +33,7 @@ for command in (
     keys,
     queue,
     status,
-    mark_sent,
+    mark_sent_command,
     package,
     retry,
     withdraw,

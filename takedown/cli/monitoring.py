@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import click
 
-from takedown.cases.reading import overdue_requests
+from takedown.cases.reading import links_to_check, overdue_requests
 from takedown.cases.service import find_case
-from takedown.cli.context import BROKER_DOWN, console, current_settings, open_database, print_json
+from takedown.cli.context import (
+    BROKER_DOWN,
+    acting_user,
+    console,
+    current_settings,
+    open_database,
+    print_json,
+)
 from takedown.cli.errors import user_errors
 from takedown.cli.tables import overdue_view
 from takedown.messages.alerts import acknowledge as acknowledge_alert
 from takedown.messages.alerts import open_alerts
-from takedown.store.audit import record
-from takedown.store.models import utcnow
 
 
 @click.command("check", help="Check now whether links are still online; print what changed.")
@@ -21,16 +26,14 @@ from takedown.store.models import utcnow
 def check(case_id: str | None) -> None:
     from rich.progress import Progress
 
-    from takedown.monitoring.visits import check_now, items_to_check
+    from takedown.monitoring.visits import check_now
     from takedown.worker.publish import publish_now
 
     settings = current_settings()
     with open_database() as session:
         # An empty --case (an unset shell variable) is no case, not every case.
-        scope = find_case(session, case_id).id if case_id is not None else None
-        item_ids = items_to_check(session, settings, utcnow(), scope)
-        if scope is not None:
-            record(session, "links checked", scope, detail=f"{len(item_ids)} link(s)")
+        scope = find_case(session, case_id) if case_id is not None else None
+        item_ids = links_to_check(session, settings, scope, actor=acting_user())
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("checking links", total=len(item_ids))
         changes = check_now(item_ids, settings, lambda: progress.advance(task))
@@ -55,8 +58,7 @@ def check(case_id: str | None) -> None:
 def alerts(acknowledge: int | None, as_json: bool) -> None:
     with open_database() as session:
         if acknowledge is not None:
-            case_of_alert = acknowledge_alert(session, acknowledge)
-            record(session, "alert acknowledged", case_of_alert, detail=f"alert {acknowledge}")
+            acknowledge_alert(session, acknowledge, actor=acting_user())
         rows = open_alerts(session)
     if as_json:
         print_json(rows)
@@ -64,9 +66,7 @@ def alerts(acknowledge: int | None, as_json: bool) -> None:
     if acknowledge is not None:
         console.print(f"Alert {acknowledge} acknowledged.")
     for row in rows:
-        console.print(
-            f"[bold yellow]{row['id']}[/]  {row['case']}  {row['at'][:16]}  {row['what']}"
-        )
+        console.print(f"[bold yellow]{row.id}[/]  {row.case}  {row.at[:16]}  {row.what}")
     if not rows:
         console.print("No open alerts.")
 

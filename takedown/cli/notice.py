@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import click
 
-from takedown.cases.requests import check_caseworker_action, find_request
-from takedown.catalogue.bases import choose_basis, facts_of
-from takedown.catalogue.legal import LegalError
+from takedown.cases.requests import change_basis, find_request, preview_notice
 from takedown.cli.context import (
+    STAND_IN_NOTE,
+    acting_user,
     console,
     current_legal,
     current_settings,
     open_database,
-    record_request,
 )
-from takedown.cli.errors import user_errors
-from takedown.safety.sandbox import RenderError
+from takedown.cli.errors import CommandError, user_errors
 
 
 @click.group(help="The notice a request sends: preview it, check every template, change its law.")
@@ -27,31 +25,19 @@ def notice() -> None:
 @click.argument("request_id")
 @user_errors
 def notice_preview(request_id: str) -> None:
-    from takedown.catalogue.platforms import platform_of
-    from takedown.notices.builder import compose, notice_context
-
     settings = current_settings()
     with open_database() as session:
         request = find_request(session, request_id)
-        platform = platform_of(request, settings)
-        case = request.item.case
-        basis = request.legal_basis or "terms"
-        choice = choose_basis(facts_of(case), platform, current_legal())
-        context = notice_context(case.reference, request.item.url, platform, settings)
-        try:
-            text = compose(request, platform, settings, context)
-        except (RenderError, LegalError) as error:
-            raise click.ClickException(f"request {request.id[:8]}: {error}") from None
-        record_request(session, "notice viewed", request)
-    console.print(f"[bold]Legal basis:[/] {current_legal().basis(basis).name} ({basis})")
-    if basis == choice.basis:
-        for reason in choice.passed_over:
+        preview = preview_notice(session, request, settings, actor=acting_user())
+    console.print(f"[bold]Legal basis:[/] {preview.basis_name} ({preview.basis})")
+    if preview.basis == preview.chosen_now:
+        for reason in preview.passed_over:
             console.print(f"[dim]not chosen: {reason}[/]", highlight=False)
     else:
-        console.print(f"[dim]set by a caseworker; {choice.basis} would be chosen now[/]")
+        console.print(f"[dim]set by a caseworker; {preview.chosen_now} would be chosen now[/]")
     console.print("[bold green]Every element the basis requires is in the notice.[/]")
-    console.print(f"\n[bold]Subject:[/] {text.subject}\n", highlight=False)
-    click.echo(text.body)
+    console.print(f"\n[bold]Subject:[/] {preview.notice.subject}\n", highlight=False)
+    click.echo(preview.notice.body)
 
 
 @notice.command(
@@ -60,17 +46,21 @@ def notice_preview(request_id: str) -> None:
 )
 @user_errors
 def notice_lint() -> None:
+    from takedown.notices.builder import checking_notifier
     from takedown.notices.samples import sample_notices
 
+    settings = current_settings()
     failures = 0
-    for what, problem in sample_notices(current_settings()):
+    for what, problem in sample_notices(settings):
         if problem is None:
             console.print(f"[green]ok[/]    {what}", highlight=False)
         else:
             failures += 1
             console.print(f"[red]FAIL[/]  {what}: {problem}", highlight=False)
+    if checking_notifier(settings).stand_in:
+        console.print(STAND_IN_NOTE)
     if failures:
-        raise click.ClickException(f"{failures} notice(s) lack an element their basis requires")
+        raise CommandError(f"{failures} notice(s) lack an element their basis requires")
 
 
 @notice.command("basis", help="Change the law a request's notice invokes, before it is sent.")
@@ -78,14 +68,8 @@ def notice_lint() -> None:
 @click.argument("basis", type=click.Choice(["dsa", "take_it_down", "dmca", "terms"]))
 @user_errors
 def notice_basis(request_id: str, basis: str) -> None:
-    from takedown.catalogue.platforms import platform_of
-
     with open_database() as session:
         request = find_request(session, request_id)
-        platform = platform_of(request, current_settings())
-        check_caseworker_action(request, "withdraw")  # only while not yet sent
-        choose_basis(facts_of(request.item.case), platform, current_legal(), basis)
-        request.legal_basis = basis
-        record_request(session, "basis changed", request, basis)
+        change_basis(session, request, basis, current_settings(), actor=acting_user())
         rid = request.id
     console.print(f"Request {rid[:8]} will invoke {current_legal().basis(basis).name}.")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 import yaml
 
-from takedown.catalogue.schema import Platform
+from takedown.catalogue.platforms import summaries
 from takedown.cli.context import (
+    STAND_IN_NOTE,
     console,
     current_catalogue,
     current_settings,
     print_json,
-    rehearsed_catalogue,
 )
 from takedown.cli.errors import user_errors
 from takedown.cli.tables import platforms_view
@@ -27,18 +25,21 @@ def platforms() -> None:
 @platforms.command("check", help="Validate every platform file; exit non-zero naming the problem.")
 @user_errors
 def platforms_check() -> None:
+    from takedown.notices.builder import checking_notifier
+    from takedown.notices.samples import check_catalogue
+
     settings = current_settings()
-    found = rehearsed_catalogue(settings)
+    found = check_catalogue(settings)
     console.print(f"{len(found.platforms)} platform file(s) in {settings.platforms_dir} are valid.")
+    if checking_notifier(settings).stand_in:
+        console.print(STAND_IN_NOTE)
 
 
 @platforms.command("list", help="Every platform: its kind, channels, deadline and legal bases.")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def platforms_list(as_json: bool) -> None:
-    rows = [
-        platform_summary(p) for p in sorted(current_catalogue().platforms.values(), key=_by_name)
-    ]
+    rows = summaries(current_catalogue())
     if as_json:
         print_json(rows)
     else:
@@ -53,22 +54,3 @@ def platforms_show(platform_id: str) -> None:
     click.echo(
         yaml.safe_dump(platform.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
     )
-
-
-def _by_name(platform: Platform) -> str:
-    return platform.name.casefold()
-
-
-def platform_summary(platform: Platform) -> dict[str, Any]:
-    return {
-        "id": platform.id,
-        "name": platform.name,
-        "kind": platform.kind,
-        "channels": [channel.type for channel in platform.channels],
-        "deadline_hours": platform.deadline_hours,
-        "legal_bases": list(platform.legal_bases),
-        "escalation": [target.name for target in platform.escalation],
-        "domains": platform.domains,
-        "source": platform.source,
-        "checked": platform.checked.isoformat() if platform.checked else None,
-    }

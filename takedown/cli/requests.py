@@ -6,26 +6,28 @@ from __future__ import annotations
 
 import click
 
-from takedown.cases.fields import clean_text
 from takedown.cases.queueing import links_without_platform, queue_case
 from takedown.cases.reading import case_status
-from takedown.cases.requests import find_request, mark_sent_by_caseworker, requeue, withdraw_request
+from takedown.cases.requests import (
+    find_request,
+    mark_sent,
+    package_of,
+    retry_request,
+    withdraw_request,
+)
 from takedown.cases.service import find_case
-from takedown.catalogue.bases import deadline_hours
 from takedown.cli.context import (
     BROKER_DOWN,
+    acting_user,
     console,
     current_catalogue,
     current_legal,
     current_settings,
-    find_abuse_contacts,
     open_database,
     print_json,
-    record_request,
 )
 from takedown.cli.errors import user_errors
 from takedown.cli.tables import minor_routes_view, status_view
-from takedown.store.audit import record
 
 
 @click.command("queue", help="Queue one removal request per link of a case for delivery.")
@@ -38,36 +40,28 @@ from takedown.store.audit import record
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def queue(case_id: str, basis: str | None, as_json: bool) -> None:
+    from takedown.contacts.abuse_contacts import suggestions_for
     from takedown.worker.publish import publish_now
 
-    problem = current_settings().notifier_problem()
-    if problem:
-        raise click.ClickException(problem)
+    settings = current_settings()
+    settings.require_notifier()  # before asking any registry
     catalogue = current_catalogue()
     with open_database() as session:
-        found = find_case(session, case_id)
-        hosts = {item.id: item.host for item in links_without_platform(found)}
-    contacts = find_abuse_contacts(hosts, as_json)
+        hosts = {item.id: item.host for item in links_without_platform(find_case(session, case_id))}
+    # Outside any transaction: the lookups take seconds, and write their own cache.
+    with console.status("Asking RDAP who hosts the links on no known platform…") as spinner:
+        if as_json:
+            spinner.stop()
+        contacts = suggestions_for(hosts, settings)
     with open_database() as session:
         found = find_case(session, case_id)
-        queued = queue_case(session, found, catalogue, current_legal(), basis, contacts)
-        record(
-            session,
-            "requests queued",
-            found.id,
-            detail=f"{len(queued.request_ids) + len(queued.awaiting_contact)} request(s)"
-            + (f", basis {basis}" if basis else ""),
-        )
+        queued = queue_case(
+            session, found, catalogue, current_legal(), actor=acting_user(), basis=basis,
+            contacts=contacts,
+        )  # fmt: skip
     published = publish_now(queued.request_ids)
-    data = {
-        "queued": queued.request_ids,
-        "already_requested": queued.already_requested,
-        "no_known_platform": queued.no_platform,
-        "awaiting_contact": queued.awaiting_contact,
-        "broker_reached": published,
-    }
     if as_json:
-        print_json(data)
+        print_json(queued.read(broker_reached=published))
         return
     console.print(f"Queued {len(queued.request_ids)} removal request(s).")
     if queued.already_requested:
@@ -90,34 +84,27 @@ def queue(case_id: str, basis: str | None, as_json: bool) -> None:
 def status(case_id: str, as_json: bool) -> None:
     with open_database() as session:
         found = find_case(session, case_id)
-        data = case_status(found, current_catalogue())
-        # Reading a victim's case is an action too: the log says who looked.
-        record(session, "case viewed", found.id)
+        data = case_status(session, found, current_catalogue(), actor=acting_user())
     if as_json:
         print_json(data)
         return
     console.print(status_view(data))
-    if data["minor"]:
-        console.print(
-            minor_routes_view(current_legal().routes_for(data["country"]), data["country"])
-        )
+    if data.minor:
+        console.print(minor_routes_view(current_legal().routes_for(data.country), data.country))
 
 
 @click.command("mark-sent", help="Record a request a caseworker submitted (or confirmed) by hand.")
 @click.argument("request_id")
 @click.option("--ticket", help="The platform's reference number for the report.")
 @user_errors
-def mark_sent(request_id: str, ticket: str | None) -> None:
-    ticket = clean_text("--ticket", ticket) if ticket is not None else None
-    catalogue = current_catalogue()
+def mark_sent_command(request_id: str, ticket: str | None) -> None:
+    settings = current_settings()
     with open_database() as session:
         request = find_request(session, request_id)
-        platform = catalogue.platforms.get(request.platform_id)
-        hours = deadline_hours(request.legal_basis, platform, current_legal()) if platform else None
-        mark_sent_by_caseworker(session, request, ticket, hours)
-        record_request(session, "marked sent", request)
+        mark_sent(session, request, ticket, settings, actor=acting_user())
         rid = request.id
-    console.print(f"Request {rid} recorded as sent" + (f", ticket {ticket}." if ticket else "."))
+    given = f", ticket {ticket.strip()}." if ticket else "."
+    console.print(f"Request {rid} recorded as sent{given}")
 
 
 @click.command("package", help="Show what to paste for a request that must be submitted by hand.")
@@ -125,11 +112,7 @@ def mark_sent(request_id: str, ticket: str | None) -> None:
 @user_errors
 def package(request_id: str) -> None:
     with open_database() as session:
-        request = find_request(session, request_id)
-        text = request.package
-        record_request(session, "package viewed", request)
-    if not text:
-        raise click.ClickException(f"request {request_id} has no manual package")
+        text = package_of(session, find_request(session, request_id), actor=acting_user())
     click.echo(text)
 
 
@@ -137,19 +120,14 @@ def package(request_id: str) -> None:
 @click.argument("request_id")
 @user_errors
 def retry(request_id: str) -> None:
-    from takedown.catalogue.platforms import platform_of
     from takedown.worker.publish import publish_now
 
     settings = current_settings()
     with open_database() as session:
         request = find_request(session, request_id)
-        platform = platform_of(request, settings)
-        first = platform.channel_order(request.item.case.synthetic)[0]
-        first_channel = platform.channels[first].type
-        requeue(session, request, first, first_channel)
-        record_request(session, "retried", request)
+        channel = retry_request(session, request, settings, actor=acting_user())
         rid = request.id
-    console.print(f"Request {rid} queued again, from its {first_channel} channel.")
+    console.print(f"Request {rid} queued again, from its {channel} channel.")
     if not publish_now([rid]):
         console.print(BROKER_DOWN)
 
@@ -160,7 +138,6 @@ def retry(request_id: str) -> None:
 def withdraw(request_id: str) -> None:
     with open_database() as session:
         request = find_request(session, request_id)
-        withdraw_request(session, request)
-        record_request(session, "withdrawn", request)
+        withdraw_request(session, request, actor=acting_user())
         rid = request.id
     console.print(f"Request {rid} withdrawn.")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+from takedown.catalogue.abuse_contact import ABUSE_CONTACT
+from takedown.catalogue.legal import Route
+from takedown.catalogue.platforms import PlatformSummary
+from takedown.store.read_models import CaseStatus, CaseSummary, OverdueRequest, RequestStatus
+from takedown.store.states import RequestState
 
 STATE_STYLES = {
     "queued": "cyan",
@@ -37,40 +42,40 @@ def _short_url(url: str, width: int = 48) -> str:
     return url if len(url) <= width else url[: width - 1] + "…"
 
 
-def _what_next(request: dict[str, Any]) -> str:
-    state = request["state"]
-    if state == "retrying":
-        return f"next try {_when(request['next_attempt_at'])}: {request['last_error'] or ''}"
-    if state == "sent":
-        return f"deadline {_when(request['deadline_at'])}" if request["deadline_at"] else ""
-    if state == "awaiting_caseworker" and request["platform"] == "_abuse-contact":
-        suggested = request["contact_to"] or "none found: give one with --to"
+def _what_next(request: RequestStatus) -> str:
+    state = request.state
+    if state == RequestState.RETRYING:
+        return f"next try {_when(request.next_attempt_at)}: {request.last_error or ''}"
+    if state == RequestState.SENT:
+        return f"deadline {_when(request.deadline_at)}" if request.deadline_at else ""
+    if state == RequestState.AWAITING_CASEWORKER and request.platform == ABUSE_CONTACT:
+        suggested = request.contact_to or "none found: give one with --to"
         return (
             f"confirm the abuse contact {suggested}: takedown contact confirm "
-            f"{request['id'][:8]}\n({request['contact_note']})"
+            f"{request.id[:8]}\n({request.contact_note})"
         )
-    if state == "awaiting_caseworker":
-        return f"submit by hand: takedown package {request['id'][:8]}"
-    return request["last_error"] or ""
+    if state == RequestState.AWAITING_CASEWORKER:
+        return f"submit by hand: takedown package {request.id[:8]}"
+    return request.last_error or ""
 
 
-def status_view(status: dict[str, Any]) -> Group:
+def status_view(status: CaseStatus) -> Group:
     heading = Text.assemble(
         ("Case ", "bold"),
-        (status["reference"], "bold cyan"),
-        f"  id {status['id']}  language {status['language']}  opened {_when(status['created_at'])}",
+        (status.reference, "bold cyan"),
+        f"  id {status.id}  language {status.language}  opened {_when(status.created_at)}",
     )
-    if status.get("erased_at"):
+    if status.erased_at:
         return Group(
             heading,
             Text(
-                f"Erased {_when(status['erased_at'])}: no identity and no links are kept, "
+                f"Erased {_when(status.erased_at)}: no identity and no links are kept, "
                 "only the counts (takedown audit shows who did what).",
                 style="yellow",
             ),
         )
-    if status.get("closed_at"):
-        heading.append(f"  closed {_when(status['closed_at'])}", style="yellow")
+    if status.closed_at:
+        heading.append(f"  closed {_when(status.closed_at)}", style="yellow")
     table = Table(expand=True, show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("link → platform", overflow="fold", min_width=20, ratio=3)
@@ -78,67 +83,67 @@ def status_view(status: dict[str, Any]) -> Group:
     table.add_column("state", no_wrap=True)
     table.add_column("ticket", overflow="fold", min_width=6)
     table.add_column("what next", overflow="fold", min_width=16, ratio=2)
-    for number, item in enumerate(status["items"], start=1):
-        platform = item["platform"] or "[yellow]no known platform[/]"
+    for number, item in enumerate(status.items, start=1):
+        platform = item.platform or "[yellow]no known platform[/]"
         checked = (
-            f"{item['status']}, checked {_when(item['last_checked'])}"
-            if item["last_checked"]
+            f"{item.status}, checked {_when(item.last_checked)}"
+            if item.last_checked
             else "not checked yet"
         )
-        where = f"{_short_url(item['url'])}\n→ {platform} ({checked})"
-        if item.get("kind") == "search_engine":
+        where = f"{_short_url(item.url)}\n→ {platform} ({checked})"
+        if item.kind == "search_engine":
             where += f"\n[yellow]{SEARCH_ENGINE_NOTE}[/]"
-        if not item["requests"]:
-            hint = "not queued yet" if item["platform"] else "report it by hand for now"
+        if not item.requests:
+            hint = "not queued yet" if item.platform else "report it by hand for now"
             table.add_row(str(number), where, "", "", "", hint)
-        for request in item["requests"]:
-            state = Text(request["state"], style=STATE_STYLES.get(request["state"], ""))
-            tries = "1 try" if request["attempts"] == 1 else f"{request['attempts']} tries"
-            state.append(f"\n{tries}, {request['channel']}, {request['legal_basis']}", style="dim")
+        for request in item.requests:
+            state = Text(request.state, style=STATE_STYLES.get(request.state, ""))
+            tries = "1 try" if request.attempts == 1 else f"{request.attempts} tries"
+            state.append(f"\n{tries}, {request.channel}, {request.legal_basis}", style="dim")
             table.add_row(
                 str(number),
                 where,
-                request["id"][:8],
+                request.id[:8],
                 state,
-                request["ticket"] or "",
+                request.ticket or "",
                 _what_next(request),
             )
     return Group(heading, table)
 
 
-def cases_view(cases: list[dict[str, Any]]) -> Table:
+def cases_view(cases: list[CaseSummary]) -> Table:
     table = Table(expand=True)
     for column in ("reference", "id", "language", "opened", "links", "requests sent"):
         table.add_column(column)
     for case in cases:
         table.add_row(
-            case["reference"],
-            case["id"],
-            case["language"],
-            _when(case["created_at"]),
-            str(case["links"]),
-            str(case["sent"]),
+            case.reference,
+            case.id,
+            case.language,
+            _when(case.created_at),
+            str(case.links),
+            str(case.sent),
         )
     return table
 
 
-def overdue_view(rows: list[dict[str, Any]]) -> Table:
+def overdue_view(rows: list[OverdueRequest]) -> Table:
     table = Table(expand=True, title="Overdue requests, oldest deadline first")
     for column in ("case", "platform", "request", "ticket", "deadline", "link"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row["case"],
-            row["platform"],
-            row["id"][:8],
-            row["ticket"] or "",
-            _when(row["deadline_at"]),
-            _short_url(row["url"]),
+            row.case,
+            row.platform,
+            row.id[:8],
+            row.ticket or "",
+            _when(row.deadline_at),
+            _short_url(row.url),
         )
     return table
 
 
-def minor_routes_view(routes: list[Any], country: str | None) -> Group:
+def minor_routes_view(routes: list[Route], country: str | None) -> Group:
     """The specialised routes for a case involving a child. takedown never uses them itself:
     the child, a parent or the caseworker does, and some keep the image on the family's
     own device."""
@@ -155,19 +160,19 @@ def minor_routes_view(routes: list[Any], country: str | None) -> Group:
     return Group(*lines)
 
 
-def platforms_view(rows: list[dict[str, Any]]) -> Table:
+def platforms_view(rows: list[PlatformSummary]) -> Table:
     table = Table(expand=True, title="Platforms")
     for column in ("id", "name", "kind", "channels", "deadline", "legal bases", "checked"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        kind = "[yellow]search engine[/]" if row["kind"] == "search_engine" else "host"
+        kind = "[yellow]search engine[/]" if row.kind == "search_engine" else "host"
         table.add_row(
-            row["id"],
-            row["name"],
+            row.id,
+            row.name,
             kind,
-            ", ".join(row["channels"]),
-            f"{row['deadline_hours']:g} h",
-            ", ".join(row["legal_bases"]),
-            row["checked"] or "",
+            ", ".join(row.channels),
+            f"{row.deadline_hours:g} h",
+            ", ".join(row.legal_bases),
+            row.checked or "",
         )
     return table

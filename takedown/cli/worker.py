@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from takedown.cli.context import current_settings, rehearsed_catalogue
+from takedown.cli.context import current_settings
 from takedown.cli.errors import user_errors
 from takedown.store.db import migrate
 from takedown.store.encryption import keyring
@@ -17,12 +17,16 @@ from takedown.store.encryption import keyring
 @click.option("--loglevel", default="INFO")
 @user_errors
 def worker(beat: bool, concurrency: int | None, pool: str, loglevel: str) -> None:
+    from takedown.notices.samples import check_catalogue
     from takedown.worker.celery_app import QUEUES, app_for, queue_name
 
     settings = current_settings()
-    keyring()  # refuse to start without the key that opens the victims' data
+    # Refuse to start, in one line, without what every request needs: the organisation that
+    # signs the notices, the key that opens the victims' data, and platform files that load.
+    settings.require_notifier()
+    keyring()
     migrate()
-    rehearsed_catalogue(settings)  # refuse to start on a broken platform file
+    check_catalogue(settings)
     app = app_for(settings)
     argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}"]
     argv.append("--queues=" + ",".join(queue_name(settings, q) for q in QUEUES))

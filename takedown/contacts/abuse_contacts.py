@@ -16,11 +16,12 @@ from takedown.catalogue.abuse_contact import ABUSE_CONTACT
 from takedown.config import Settings
 from takedown.contacts.rdap import Contacts, find_contacts
 from takedown.delivery.lifecycle import move
+from takedown.errors import Conflict, InputError
 from takedown.messages.alerts import settle_for_request
 from takedown.safety.netguard import new_session
 from takedown.safety.safetext import email_problem, printable
 from takedown.store.models import Item, RemovalRequest
-from takedown.store.states import RequestState, TransitionError
+from takedown.store.states import RequestState
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ def look_up(host: str, settings: Settings) -> Contacts:
         cache_hours=settings.rdap_cache_hours,
         timeout=(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds),
     )
+
+
+def suggestions_for(hosts: dict[str, str], settings: Settings) -> dict[str, Suggestion]:
+    """For links on no known platform (host by link id), the abuse address to suggest for
+    each. One host is asked once, and RDAP answers are cached: a case with many links on one
+    host asks its registry once."""
+    by_host = {host: suggest(look_up(host, settings)) for host in set(hosts.values())}
+    return {item_id: by_host[host] for item_id, host in hosts.items()}
 
 
 def suggest(contacts: Contacts) -> Suggestion:
@@ -82,22 +91,22 @@ def new_contact_request(
 def confirm(session: Session, request: RemovalRequest, to: str | None) -> None:
     """A caseworker checked the address (or gave another): the request may now be sent."""
     if request.platform_id != ABUSE_CONTACT:
-        raise TransitionError(
+        raise Conflict(
             f"request {request.id[:8]} goes to a known platform; there is no contact to confirm"
         )
     if request.state != RequestState.AWAITING_CASEWORKER:
-        raise TransitionError(
+        raise Conflict(
             f"request {request.id[:8]} is {request.state}; only a request awaiting its "
             "contact can be confirmed"
         )
     if to is not None and not to.strip():
-        raise TransitionError("--to: must not be empty")
+        raise InputError("must not be empty", field="to")
     address = (to or request.contact_to or "").strip()
     if not address:
-        raise TransitionError("RDAP found no address for this host: give one with --to")
+        raise InputError("RDAP found no address for this host: give one with {field}", field="to")
     problem = email_problem(address)
     if problem:
-        raise TransitionError(f"--to: {problem}")
+        raise InputError(problem, field="to")
     if to:
         request.contact_note = f"given by the caseworker; RDAP said: {request.contact_note}"
     request.contact_to = address

@@ -10,7 +10,7 @@ import logging
 import traceback
 from time import perf_counter
 
-from takedown.channels.base import Channel, Job, Outcome, Result
+from takedown.channels.base import Job, Outcome, Result, Sender
 from takedown.channels.email import EmailSender
 from takedown.channels.manual import ManualSender
 from takedown.channels.webform import WebformSender
@@ -19,13 +19,13 @@ from takedown.delivery import lease
 from takedown.delivery.lifecycle import claim
 from takedown.delivery.outcome import Finished, store_outcome
 from takedown.delivery.prepare import prepare_safely
-from takedown.safety.sandbox import RenderError
+from takedown.errors import RenderError
 from takedown.store.db import session_scope
 from takedown.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SENDERS: dict[str, type[Channel]] = {
+SENDERS: dict[str, type[Sender]] = {
     sender.kind: sender for sender in (WebformSender, EmailSender, ManualSender)
 }
 
@@ -35,7 +35,7 @@ def send(job: Job, settings: Settings) -> Result:
     try:
         return sender.deliver(job)
     except RenderError as error:
-        return Result(Outcome.PERMANENT, error=str(error))
+        return Result(Outcome.PERMANENT, error=error.words())
     except Exception as error:
         # A bug, not a platform's answer: we cannot know whether anything went out. The
         # traceback is logged without the exception's text, which may quote the link.

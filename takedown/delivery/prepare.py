@@ -11,13 +11,12 @@ from typing import Any
 from urllib.parse import quote
 
 from takedown.catalogue.escalation import target_for
-from takedown.catalogue.legal import LegalError
-from takedown.catalogue.platforms import PlatformFileError, platform_of
+from takedown.catalogue.platforms import platform_of
 from takedown.catalogue.schema import Platform
 from takedown.channels.base import Job, Outcome, Result
 from takedown.config import Settings
-from takedown.notices.builder import NOTICE, compose, notice_context
-from takedown.safety.sandbox import RenderError
+from takedown.errors import Conflict, DataFileError, InputError, RenderError
+from takedown.notices.builder import NOTICE, Notifier, compose, notice_context
 from takedown.store.models import RemovalRequest
 
 log = logging.getLogger(__name__)
@@ -44,18 +43,20 @@ def prepare(request: RemovalRequest, settings: Settings) -> Prepared:
         return Prepared(None, refusal=Result(Outcome.PERMANENT, error=problem))
     try:
         platform = platform_of(request, settings)
-    except PlatformFileError as error:
-        return Prepared(None, refusal=Result(Outcome.PERMANENT, error=str(error)))
+    except (DataFileError, Conflict) as error:
+        return Prepared(None, refusal=Result(Outcome.PERMANENT, error=error.words()))
     route = _route(request, platform)
     if isinstance(route, str):
         return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=route))
     channel, template, extra = route
     item = request.item
-    context = notice_context(item.case.reference, item.url, platform, settings) | extra
+    notifier = Notifier.of(settings)
+    context = notice_context(item.case.reference, item.url, platform, notifier) | extra
     try:
         notice = compose(request, platform, settings, context, template)
-    except (RenderError, LegalError) as error:
-        return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=str(error)))
+    except (RenderError, InputError, DataFileError) as error:
+        # A notice that cannot be written now will not be written by trying again.
+        return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=error.words()))
     context["notice"] = {"subject": notice.subject, "body": notice.body}
     job = Job(
         request_id=request.id,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -20,8 +19,11 @@ from sqlalchemy.orm import Session
 from takedown.channels.base import Outcome, Result
 from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
+from takedown.errors import NotFound
+from takedown.store.audit import record
 from takedown.store.db import session_scope
-from takedown.store.models import Alert, Case, RemovalRequest, utcnow
+from takedown.store.models import Alert, Case, Item, RemovalRequest, utcnow
+from takedown.store.read_models import OpenAlert
 from takedown.store.states import RequestState
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,6 @@ NEEDS_A_CASEWORKER: dict[str, str] = {
     ),
     RequestState.AWAITING_CASEWORKER: "package ready to submit by hand (takedown package)",
 }
-
-
-class AlertError(LookupError):
-    pass
 
 
 def raise_for_request(session: Session, request: RemovalRequest, state: str) -> None:
@@ -56,6 +54,11 @@ def raise_for_request(session: Session, request: RemovalRequest, state: str) -> 
         )
 
 
+def raise_for_link(session: Session, item: Item, what: str) -> None:
+    """An alert about a link rather than one of its requests (content back online)."""
+    session.add(Alert(case_id=item.case_id, item_id=item.id, what=what))
+
+
 def settle_for_request(session: Session, request_id: str) -> None:
     """A caseworker acted on the request: its open alerts are dealt with."""
     session.execute(
@@ -66,7 +69,7 @@ def settle_for_request(session: Session, request_id: str) -> None:
     )
 
 
-def open_alerts(session: Session) -> list[dict[str, Any]]:
+def open_alerts(session: Session) -> list[OpenAlert]:
     """Alerts not yet acknowledged, oldest first. No link in them: `status` shows it."""
     rows = session.execute(
         select(Alert, Case)
@@ -74,26 +77,23 @@ def open_alerts(session: Session) -> list[dict[str, Any]]:
         .where(Alert.acknowledged_at.is_(None))
         .order_by(Alert.created_at, Alert.id)
     ).all()
-    return [
-        {
-            "id": alert.id,
-            "case": case.reference,
-            "request": alert.request_id,
-            "at": alert.created_at.isoformat(),
-            "what": alert.what,
-        }
-        for alert, case in rows
-    ]
+    return [OpenAlert.of(alert, case) for alert, case in rows]
 
 
-def acknowledge(session: Session, alert_id: int) -> str:
-    """Mark an alert as dealt with; the id of its case."""
+def acknowledge(session: Session, alert_id: int, *, actor: str) -> None:
+    """Mark an alert as dealt with."""
     # Beyond the integer column's range there is no alert (and SQLite cannot even ask).
     alert = session.get(Alert, alert_id) if 0 < alert_id < 2**31 else None
     if alert is None:
-        raise AlertError(f"--ack: there is no alert {alert_id}")
+        raise NotFound(f"there is no alert {alert_id}", field="alert_id")
     alert.acknowledged_at = alert.acknowledged_at or utcnow()
-    return alert.case_id
+    record(
+        session,
+        actor=actor,
+        action="alert acknowledged",
+        case_id=alert.case_id,
+        detail=f"alert {alert_id}",
+    )
 
 
 def email_due(settings: Settings, now: datetime | None = None) -> int:

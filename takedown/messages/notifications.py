@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from takedown.channels.base import Outcome, Result
 from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
-from takedown.safety.sandbox import Notice, RenderError, render_message
+from takedown.errors import RenderError
+from takedown.safety.sandbox import Rendered, render_template
 from takedown.store.db import session_scope
 from takedown.store.models import Case, Item, Notification, utcnow
 
@@ -101,7 +102,7 @@ def due_cases(session: Session, settings: Settings, now: datetime) -> list[Pendi
     return due
 
 
-def compose(case: Case, events: list[str], settings: Settings) -> Notice:
+def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
     total = len(case.items)
     removed = sum(item.status == "removed" for item in case.items)
     context = {
@@ -112,7 +113,7 @@ def compose(case: Case, events: list[str], settings: Settings) -> Notice:
     }
     kinds = set(events)
     name = kinds.pop() if len(kinds) == 1 else "digest"
-    notice = render_message(
+    notice = render_template(
         settings.templates_dir, f"notifications/{name}/{case.language}.j2", case.language, context
     )
     text = (notice.subject + "\n" + notice.body).casefold()
@@ -128,7 +129,7 @@ def compose(case: Case, events: list[str], settings: Settings) -> Notice:
     return notice
 
 
-def message_to_victim(case: Case, notice: Notice, settings: Settings) -> EmailMessage:
+def message_to_victim(case: Case, notice: Rendered, settings: Settings) -> EmailMessage:
     if case.victim_email is None:
         raise ValueError(f"case {case.reference} was erased; it has no address to write to")
     return email_message(

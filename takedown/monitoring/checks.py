@@ -16,14 +16,14 @@ import requests
 from takedown.catalogue.schema import RemovedRule
 from takedown.config import Settings
 from takedown.safety.netguard import new_session, reason
-from takedown.store.states import LinkStatus
+from takedown.store.states import CheckOutcome
 
 CHUNK_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
 class Seen:
-    status: LinkStatus
+    outcome: CheckOutcome
     reason: str
     http_status: int | None = None
     duration_ms: float = 0.0
@@ -50,24 +50,28 @@ def _phrase_in_body(response: requests.Response, phrases: list[str], limit: int)
 def judge(response: requests.Response, rule: RemovedRule, minor: bool, settings: Settings) -> Seen:
     status = response.status_code
     if status in rule.status:
-        return Seen(LinkStatus.REMOVED, f"HTTP {status}", status)
+        return Seen(CheckOutcome.REMOVED, f"HTTP {status}", status)
     if status == 429 or status >= 500:
-        return Seen(LinkStatus.UNKNOWN, f"the platform is busy or failing (HTTP {status})", status)
+        return Seen(
+            CheckOutcome.UNKNOWN, f"the platform is busy or failing (HTTP {status})", status
+        )
     if not 200 <= status < 300:
-        return Seen(LinkStatus.UNKNOWN, f"HTTP {status} tells nothing about removal", status)
+        return Seen(CheckOutcome.UNKNOWN, f"HTTP {status} tells nothing about removal", status)
     if not rule.body_contains:
-        return Seen(LinkStatus.ONLINE, f"HTTP {status}", status)
+        return Seen(CheckOutcome.ONLINE, f"HTTP {status}", status)
     if minor:
         # Reading the page would download the content; the status line cannot tell.
         return Seen(
-            LinkStatus.UNKNOWN,
+            CheckOutcome.UNKNOWN,
             f"HTTP {status}; this platform shows removal only in the page, which is never "
             "read for a case involving a minor",
             status,
         )
     if _phrase_in_body(response, rule.body_contains, settings.check_max_body_bytes):
-        return Seen(LinkStatus.REMOVED, f"HTTP {status} with a 'no longer available' page", status)
-    return Seen(LinkStatus.ONLINE, f"HTTP {status}", status)
+        return Seen(
+            CheckOutcome.REMOVED, f"HTTP {status} with a 'no longer available' page", status
+        )
+    return Seen(CheckOutcome.ONLINE, f"HTTP {status}", status)
 
 
 def check_link(url: str, rule: RemovedRule, minor: bool, settings: Settings) -> Seen:
@@ -81,6 +85,6 @@ def check_link(url: str, rule: RemovedRule, minor: bool, settings: Settings) -> 
         with session.get(url, timeout=timeout, stream=True) as response:
             seen = judge(response, rule, minor, settings)
     except requests.RequestException as error:
-        seen = Seen(LinkStatus.UNKNOWN, f"the link could not be reached ({reason(error)})")
+        seen = Seen(CheckOutcome.UNKNOWN, f"the link could not be reached ({reason(error)})")
     duration_ms = (perf_counter() - clock) * 1000
-    return Seen(seen.status, seen.reason, seen.http_status, duration_ms)
+    return Seen(seen.outcome, seen.reason, seen.http_status, duration_ms)

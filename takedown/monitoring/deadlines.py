@@ -23,7 +23,7 @@ from takedown.store.models import Case, Item, RemovalRequest
 from takedown.store.states import LinkStatus, RequestState
 
 
-def escalate_overdue(session: Session, catalogue: Catalogue, now: datetime) -> list[str]:
+def escalate_overdue(session: Session, catalogue: Catalogue) -> list[str]:
     """Queue the next follow-up for every overdue request that has a next step; the ids of
     the follow-ups. A request with no step left stays ``overdue`` for the caseworker."""
     queued = []
@@ -72,12 +72,12 @@ def mark_overdue(session: Session, now: datetime) -> list[str]:
     )
     overdue = []
     for request in session.scalars(query):
-        _make_overdue(session, request)
+        make_overdue(session, request)
         overdue.append(request.id)
     return overdue
 
 
-def _make_overdue(session: Session, request: RemovalRequest) -> None:
+def make_overdue(session: Session, request: RemovalRequest) -> None:
     move(
         session,
         request,

@@ -20,11 +20,20 @@ from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import Catalogue
 from takedown.config import Settings
 from takedown.delivery.lifecycle import move, new_request
+from takedown.errors import TakedownError
+from takedown.messages.alerts import raise_for_link
 from takedown.messages.notifications import record_event, record_removals
 from takedown.monitoring.checks import Seen
-from takedown.monitoring.deadlines import _make_overdue
-from takedown.store.models import Alert, Check, Item
-from takedown.store.states import DELIVERED, NOT_DELIVERED, LinkStatus, RequestState
+from takedown.monitoring.deadlines import make_overdue
+from takedown.store.models import Check, Item
+from takedown.store.states import (
+    DELIVERED,
+    NOT_DELIVERED,
+    CheckOutcome,
+    LinkStatus,
+    RequestState,
+    check_link_transition,
+)
 
 
 @dataclass(frozen=True)
@@ -58,21 +67,20 @@ def record_check(
     check = {
         "item_id": item.id,
         "checked_at": now,
-        "outcome": seen.status,
+        "outcome": seen.outcome,
         "http_status": seen.http_status,
         "reason": seen.reason,
         "duration_ms": seen.duration_ms,
     }
     item.last_checked_at = now
-    match seen.status:
-        case LinkStatus.REMOVED:
+    match seen.outcome:
+        case CheckOutcome.REMOVED:
             change = _seen_removed(session, item, settings, now)
-        case LinkStatus.ONLINE:
+        case CheckOutcome.ONLINE:
             change = _seen_online(session, item, settings, catalogue)
-        case LinkStatus.UNKNOWN:
-            # Proves nothing either way: a pending confirmation simply waits for a real answer.
-            if item.status not in (LinkStatus.REMOVED, "reappeared", LinkStatus.ONLINE):
-                item.status = LinkStatus.UNKNOWN
+        case CheckOutcome.UNKNOWN:
+            # Proves nothing either way: the link keeps its status, and a pending
+            # confirmation waits for a real answer.
             change = None
     _mark_overdue_requests_of(session, item, now)
     removed = change is not None and change.what == REMOVAL_CONFIRMED
@@ -132,7 +140,7 @@ def _seen_removed(session: Session, item: Item, settings: Settings, now: datetim
             return Change(item.id, item.url, "seen gone; to be confirmed by a later check")
     if now - item.removal_seen_at < timedelta(seconds=settings.removal_confirm_seconds):
         return None
-    item.status = LinkStatus.REMOVED
+    set_status(item, LinkStatus.REMOVED)
     item.removed_at = now
     for request in item.requests:
         if request.state in DELIVERED:
@@ -146,27 +154,43 @@ def _seen_online(
     session: Session, item: Item, settings: Settings, catalogue: Catalogue
 ) -> Change | None:
     if item.status == LinkStatus.REMOVED:
-        item.status = "reappeared"
-        item.removal_seen_at = None
-        session.add(
-            Alert(case_id=item.case_id, item_id=item.id, what="content back online after removal")
-        )
-        platform = catalogue.platforms.get(item.platform_id or "")
-        if platform is None:
-            record_event(session, item.case_id, "content_reappeared")
-            return Change(item.id, item.url, "back online; no platform file to send a request")
-        legal = legal_for(settings.legal_dir)
-        basis = choose_basis(facts_of(item.case), platform, legal).basis
-        request = new_request(session, item, platform, "the content reappeared", basis)
-        record_event(session, item.case_id, "content_reappeared")
-        return Change(item.id, item.url, "back online; a new request is queued", request.id)
+        return _reappeared(session, item, settings, catalogue)
     if item.removal_seen_at is not None:
         item.removal_seen_at = None
-        item.status = LinkStatus.ONLINE
+        set_status(item, LinkStatus.ONLINE)
         return Change(item.id, item.url, "back online before its removal was confirmed")
-    if item.status != "reappeared":
-        item.status = LinkStatus.ONLINE
+    if item.status == LinkStatus.UNKNOWN:
+        set_status(item, LinkStatus.ONLINE)
     return None
+
+
+def _reappeared(session: Session, item: Item, settings: Settings, catalogue: Catalogue) -> Change:
+    """Back online after its removal was confirmed: the caseworker is alerted, the victim
+    told, and a new request queued. A problem with this one link's request (its platform's
+    legal data, say) is this link's alone: it is told to the caseworker, and the visits
+    recorded with it still stand."""
+    set_status(item, LinkStatus.REAPPEARED)
+    item.removal_seen_at = None
+    record_event(session, item.case_id, "content_reappeared")
+    platform = catalogue.platforms.get(item.platform_id or "")
+    if platform is None:
+        raise_for_link(session, item, "content back online after removal")
+        return Change(item.id, item.url, "back online; no platform file to send a request")
+    try:
+        basis = choose_basis(facts_of(item.case), platform, legal_for(settings.legal_dir)).basis
+    except TakedownError as error:
+        why = f"no request could be queued: {error}"
+        raise_for_link(session, item, f"content back online after removal; {why}")
+        return Change(item.id, item.url, f"back online; {why}")
+    raise_for_link(session, item, "content back online after removal")
+    request = new_request(session, item, platform, "the content reappeared", basis)
+    return Change(item.id, item.url, "back online; a new request is queued", request.id)
+
+
+def set_status(item: Item, status: LinkStatus) -> None:
+    """Change a link's status, refusing changes its table does not allow."""
+    check_link_transition(LinkStatus(item.status), status)
+    item.status = status
 
 
 def _mark_overdue_requests_of(session: Session, item: Item, now: datetime) -> None:
@@ -176,4 +200,4 @@ def _mark_overdue_requests_of(session: Session, item: Item, now: datetime) -> No
     for request in item.requests:
         due = request.deadline_at
         if request.state == RequestState.SENT and due is not None and due < now:
-            _make_overdue(session, request)
+            make_overdue(session, request)

@@ -9,11 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from takedown.catalogue.legal import Basis, Element, Facts
-from takedown.safety.sandbox import Notice, RenderError
-
-
-class NoticeIncomplete(RenderError):
-    """A rendered notice lacks an element its legal basis requires."""
+from takedown.safety.sandbox import Rendered
 
 
 def _normalised(text: str) -> str:
@@ -38,7 +34,7 @@ def _applies(element: Element, facts: Facts, context: Mapping[str, Any]) -> bool
     return True
 
 
-def lint(notice: Notice, basis: Basis, facts: Facts, context: Mapping[str, Any]) -> list[Element]:
+def lint(notice: Rendered, basis: Basis, facts: Facts, context: Mapping[str, Any]) -> list[Element]:
     """The elements the basis requires that the notice lacks."""
     text = _normalised(f"{notice.subject}\n{notice.body}")
     missing = []

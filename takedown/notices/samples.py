@@ -5,15 +5,23 @@ and worker start), so that a broken template shows before the first real send.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from takedown.catalogue.escalation import next_step
-from takedown.catalogue.legal import Facts, LegalError, legal_for
-from takedown.catalogue.platforms import PlatformFileError
+from takedown.catalogue.legal import Facts, legal_for
+from takedown.catalogue.platforms import Catalogue
 from takedown.catalogue.schema import LANGUAGES, EmailChannel, Platform
 from takedown.config import Settings
-from takedown.notices.builder import compose_notice, legal_context, notice_context, render_notice
-from takedown.safety.sandbox import RenderError, render_fields
+from takedown.errors import DataFileError, InputError, RenderError
+from takedown.notices.builder import (
+    checking_notifier,
+    compose_notice,
+    legal_context,
+    notice_context,
+    render_notice,
+)
+from takedown.safety.sandbox import render_fields
 
 # Realistic cases each basis is linted for: an adult and a child, real and AI-made material.
 SAMPLE_CASES: dict[str, list[Facts]] = {
@@ -26,30 +34,29 @@ SAMPLE_CASES: dict[str, list[Facts]] = {
 
 def sample_notices(settings: Settings) -> Iterator[tuple[str, str | None]]:
     """Every legal basis in every language for realistic cases, with the trusted-flagger
-    statement on and off: what was rendered, and the problem or None."""
+    statement on and off: what was rendered, and the problem or None. Without a configured
+    notifier, the notices are signed by a clearly marked stand-in."""
     legal = legal_for(settings.legal_dir)
     platform = Platform.model_validate(SAMPLE_PLATFORM)
+    notifier = checking_notifier(settings)
+    notifier = dataclasses.replace(notifier, signatory=settings.signatory_name or "Maria Virtanen")
     for basis in legal.bases:
         for language in LANGUAGES:
             for facts in SAMPLE_CASES.get(basis, [Facts("FI")]):
                 for flagger in ("", "designated by the national Digital Services Coordinator"):
                     what = f"{basis}/{language} for {describe(facts)}"
                     what += ", trusted flagger" if flagger else ""
-                    context = notice_context("TD-2026-7KQ2MX", SAMPLE_URL, platform, settings)
+                    signer = dataclasses.replace(notifier, trusted_flagger=flagger)
+                    context = notice_context("TD-2026-7KQ2MX", SAMPLE_URL, platform, signer)
                     try:
                         context |= legal_context(
-                            basis,
-                            facts,
-                            legal,
-                            signatory=settings.signatory_name or "Maria Virtanen",
-                            trusted_flagger=flagger,
-                            victim_name="Aino Virtanen",
+                            basis, facts, legal, signer, victim_name="Aino Virtanen"
                         )
                         compose_notice(
                             settings.templates_dir, legal, basis, language, facts, context
                         )
-                    except (RenderError, LegalError) as error:
-                        yield what, str(error)
+                    except (RenderError, InputError) as error:
+                        yield what, error.words()
                     else:
                         yield what, None
 
@@ -88,19 +95,13 @@ def rehearse(platform: Platform, settings: Settings) -> None:
     worker start, not at the first real send."""
     url = f"https://{platform.domains[0]}/sample"
     legal = legal_for(settings.legal_dir)
+    notifier = checking_notifier(settings)
     try:
         # Every basis the platform may get a notice under, for a case it can be used for.
         for basis in platform.legal_bases:
             facts = sample_facts(basis)
-            context = notice_context("TD-0000-SAMPLE", url, platform, settings)
-            context |= legal_context(
-                basis,
-                facts,
-                legal,
-                signatory=settings.signatory_name or settings.notifier_name,
-                trusted_flagger=settings.trusted_flagger,
-                victim_name="Sample Person",
-            )
+            context = notice_context("TD-0000-SAMPLE", url, platform, notifier)
+            context |= legal_context(basis, facts, legal, notifier, victim_name="Sample Person")
             language = platform.notice_language
             notice = compose_notice(settings.templates_dir, legal, basis, language, facts, context)
         context["notice"] = {"subject": notice.subject, "body": notice.body}
@@ -115,5 +116,18 @@ def rehearse(platform: Platform, settings: Settings) -> None:
             }
             followup = context | {"original": sample, "target": {"name": "a sample target"}}
             render_notice(settings.templates_dir, "followup", platform.notice_language, followup)
-    except (RenderError, LegalError) as error:
-        raise PlatformFileError(f"{settings.platforms_dir / platform.id}.yaml: {error}") from None
+    except (RenderError, InputError) as error:
+        raise DataFileError(
+            f"{settings.platforms_dir / platform.id}.yaml: {error.words()}"
+        ) from None
+
+
+def check_catalogue(settings: Settings) -> Catalogue:
+    """Every platform file loaded and rehearsed: what `takedown platforms check` and every
+    worker's start do, so that a broken file is refused before anything is sent."""
+    catalogue = Catalogue.load(settings.platforms_dir)
+    if not catalogue.platforms:
+        raise DataFileError(f"{settings.platforms_dir}: no platform files (*.yaml)")
+    for platform in catalogue.platforms.values():
+        rehearse(platform, settings)
+    return catalogue

@@ -21,12 +21,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from takedown.errors import ConfigError
+
 SETTING = "TAKEDOWN_SECRET_KEY"
 _LINK_HASH_INFO = b"takedown link hash v1"
-
-
-class KeyProblem(ValueError):
-    """The keys are missing, malformed, or do not open what is stored."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class Keyring:
         try:
             return self.fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise KeyProblem(
+            raise ConfigError(
                 f"a stored value cannot be decrypted with any key in {SETTING}; was a key "
                 "removed before `takedown keys rotate` had re-encrypted everything?"
             ) from None
@@ -52,7 +50,7 @@ class Keyring:
         try:
             return self.fernet.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:
-            raise KeyProblem(
+            raise ConfigError(
                 f"a stored value cannot be decrypted with any key in {SETTING}"
             ) from None
 
@@ -84,7 +82,7 @@ def keyring_from(secret: str) -> Keyring:
     """The keyring of a ``TAKEDOWN_SECRET_KEY`` value; the error names the bad key's place."""
     keys = [part.strip() for part in secret.split(",") if part.strip()]
     if not keys:
-        raise KeyProblem(
+        raise ConfigError(
             f"{SETTING} is not set; generate a key with `takedown keys generate` and keep it "
             "in your secret store (without it, nothing stored can be read)"
         )
@@ -93,7 +91,7 @@ def keyring_from(secret: str) -> Keyring:
         try:
             fernets.append(Fernet(key.encode("ascii")))
         except (ValueError, UnicodeEncodeError):
-            raise KeyProblem(
+            raise ConfigError(
                 f"{SETTING}: key {position} is not a Fernet key (32 url-safe base64-encoded "
                 "bytes, as `takedown keys generate` prints)"
             ) from None

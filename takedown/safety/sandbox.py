@@ -17,18 +17,15 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from takedown.errors import RenderError
 from takedown.safety.safetext import line_problem
 
 # A notice is a page of text; anything larger is a template gone wrong.
 MAX_RENDERED_CHARS = 50_000
 
 
-class RenderError(Exception):
-    """A template that cannot be rendered: a permanent failure for the request."""
-
-
 @dataclass(frozen=True)
-class Notice:
+class Rendered:
     subject: str
     body: str
     language: str
@@ -106,9 +103,9 @@ def _explain(error: TemplateError, name: str, template: Template | None) -> str:
     return f"the template {where} failed: {error.message or error}"
 
 
-def render_message(
+def render_template(
     templates_dir: Path, name: str, language: str, context: dict[str, Any]
-) -> Notice:
+) -> Rendered:
     """Render a template's ``subject`` and ``body`` blocks (a notice, or a notification)."""
     template = None
     try:
@@ -129,7 +126,7 @@ def render_message(
         raise RenderError(
             f"the template {name} rendered a subject with a line break or control character"
         )
-    return Notice(
+    return Rendered(
         subject=_checked(subject, "the subject"), body=_checked(body, name), language=language
     )
 

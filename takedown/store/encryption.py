@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Text, TypeDecorator
 from sqlalchemy.engine import Dialect
+from typing_extensions import override
 
 from takedown.config import get_settings
 from takedown.safety.crypto import Keyring, keyring_from
@@ -20,8 +21,10 @@ class EncryptedText(TypeDecorator[str]):
     impl = Text
     cache_ok = True
 
+    @override
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else keyring().encrypt(value)
 
+    @override
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else keyring().decrypt(value)

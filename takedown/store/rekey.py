@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from takedown.safety.crypto import Keyring
+from takedown.store.audit import record
 from takedown.store.encryption import EncryptedText
 from takedown.store.models import Base
 
@@ -40,7 +42,7 @@ def encrypted_columns() -> list[tuple[str, str, str]]:
     return found
 
 
-def rotate(engine: Engine, keys: Keyring) -> Rotation:
+def rotate(engine: Engine, keys: Keyring, *, actor: str) -> Rotation:
     result = Rotation()
     for table, key, column in encrypted_columns():
         result.values[f"{table}.{column}"] = _each_batch(
@@ -49,6 +51,13 @@ def rotate(engine: Engine, keys: Keyring) -> Rotation:
     result.link_hashes = _each_batch(
         engine, "items", "id", "url", "url_hash", lambda token: keys.link_hash(keys.decrypt(token))
     )
+    with Session(engine) as session, session.begin():
+        record(
+            session,
+            actor=actor,
+            action="keys rotated",
+            detail=f"{sum(result.values.values())} values",
+        )
     return result
 
 

@@ -1,4 +1,7 @@
-"""The removal-request life cycle, as a table of allowed transitions.
+"""The states rows move through, each with its table of allowed transitions: removal requests
+and links.
+
+The removal-request life cycle:
 
 ```
 pending → queued → sending → sent
@@ -16,6 +19,8 @@ deadline) → escalated → removed
 from __future__ import annotations
 
 from enum import StrEnum
+
+from takedown.errors import Conflict
 
 
 class RequestState(StrEnum):
@@ -81,20 +86,46 @@ NOT_DELIVERED = frozenset(
 #: The platform has the request; the link is watched until the content is gone.
 DELIVERED = frozenset({S.SENT, S.OVERDUE, S.ESCALATED})
 
-
-class TransitionError(Exception):
-    """A state change the life cycle does not allow (shown to the caseworker as is)."""
+#: The request reached its platform at some point: delivered, or removed since.
+WENT_OUT = DELIVERED | {S.REMOVED}
 
 
 def check_transition(current: RequestState, new: RequestState) -> None:
     if new not in ALLOWED[current]:
         allowed = ", ".join(sorted(ALLOWED[current])) or "nothing: it is final"
-        raise TransitionError(
+        raise Conflict(
             f"a request that is {current} cannot become {new} (it can become: {allowed})"
         )
 
 
-class LinkStatus(StrEnum):
+class CheckOutcome(StrEnum):
+    """What one visit to a link found. A network error or a 5xx is unknown, never removed."""
+
     ONLINE = "online"
     REMOVED = "removed"
     UNKNOWN = "unknown"
+
+
+class LinkStatus(StrEnum):
+    """What the checks found at a link. "Removed" only once a second check confirmed it."""
+
+    UNKNOWN = "unknown"
+    ONLINE = "online"
+    REMOVED = "removed"
+    # Back online after its removal was confirmed: a new request is queued.
+    REAPPEARED = "reappeared"
+
+
+L = LinkStatus
+
+LINK_ALLOWED: dict[LinkStatus, frozenset[LinkStatus]] = {
+    L.UNKNOWN: frozenset({L.ONLINE, L.REMOVED}),
+    L.ONLINE: frozenset({L.REMOVED}),
+    L.REMOVED: frozenset({L.REAPPEARED}),
+    L.REAPPEARED: frozenset({L.REMOVED}),
+}
+
+
+def check_link_transition(current: LinkStatus, new: LinkStatus) -> None:
+    if new != current and new not in LINK_ALLOWED[current]:
+        raise Conflict(f"a link that is {current} cannot become {new}")

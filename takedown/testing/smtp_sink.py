@@ -30,8 +30,9 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    # aiosmtpd calls its handler's hooks by these names, with these arguments.
+    async def handle_RCPT(  # noqa: N802
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
     ) -> str:
         refusal = self.sink._next_refusal(address, "rcpt")
         if refusal:
@@ -39,7 +40,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         for address in envelope.rcpt_tos:
             refusal = self.sink._next_refusal(address, "data")
             if refusal:
@@ -87,7 +88,7 @@ class SmtpSink:
         )
 
     def _authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        self, _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
     ) -> AuthResult:
         expected = self._login
         given = (

@@ -29,5 +29,5 @@ def sweep(session: Session, settings: Settings, now: datetime | None = None) -> 
     now = now or utcnow()
     stuck = mark_stuck_as_ambiguous(session, settings, now)
     overdue = mark_overdue(session, now)
-    escalate_overdue(session, catalogue_for(settings.platforms_dir), now)
+    escalate_overdue(session, catalogue_for(settings.platforms_dir))
     return Sweep(due=claim_due(session, settings, now), stuck=stuck, overdue=overdue)

@@ -14,7 +14,7 @@ from takedown.catalogue.platforms import Catalogue
 from takedown.catalogue.schema import ManualChannel
 from takedown.config import Settings, bundled_dir
 from takedown.notices.samples import rehearse
-from tests.conftest import VENV_BIN
+from takedown.testing.processes import TAKEDOWN
 
 CATALOGUE = Catalogue.load(bundled_dir("platforms"))
 REQUIRED = [
@@ -59,17 +59,22 @@ def test_whatsapp_is_manual_and_search_engines_are_marked_as_such() -> None:
     assert CATALOGUE.get("instagram").kind == "host"
 
 
+def matched(url: str) -> str | None:
+    platform = CATALOGUE.match(url)
+    return platform.id if platform else None
+
+
 def test_a_link_on_a_media_host_matches_its_platform() -> None:
-    assert CATALOGUE.match("https://scontent.cdninstagram.com/v/t51/abc.jpg").id == "instagram"
-    assert CATALOGUE.match("https://i.imgur.com/AbCdEf.jpg").id == "imgur"
-    assert CATALOGUE.match("https://www.pornhub.com/view_video.php?viewkey=1").id == "aylo"
+    assert matched("https://scontent.cdninstagram.com/v/t51/abc.jpg") == "instagram"
+    assert matched("https://i.imgur.com/AbCdEf.jpg") == "imgur"
+    assert matched("https://www.pornhub.com/view_video.php?viewkey=1") == "aylo"
 
 
 def takedown(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TAKEDOWN_NOTIFIER_NAME": "Helpline", "TAKEDOWN_NOTIFIER_EMAIL": "a@b.fi"}
     env.pop("TAKEDOWN_PLATFORMS_DIR", None)
     return subprocess.run(
-        [str(VENV_BIN / "takedown"), *args], capture_output=True, text=True, env=env, check=False
+        [str(TAKEDOWN), *args], capture_output=True, text=True, env=env, check=False
     )
 
 
@@ -96,7 +101,7 @@ def test_platforms_check_names_the_file_and_the_field(tmp_path: Path) -> None:
     broken.write_text(broken.read_text().replace("legal_bases: [", "legal_bases: [gdpr, "))
     env = {**os.environ, "TAKEDOWN_PLATFORMS_DIR": str(tmp_path)}
     result = subprocess.run(
-        [str(VENV_BIN / "takedown"), "platforms", "check"],
+        [str(TAKEDOWN), "platforms", "check"],
         capture_output=True,
         text=True,
         env={**env, "TAKEDOWN_NOTIFIER_NAME": "H", "TAKEDOWN_NOTIFIER_EMAIL": "a@b.fi"},
@@ -110,6 +115,7 @@ def test_ai_made_images_go_to_the_search_engines_deepfake_form() -> None:
     google = CATALOGUE.get("google-search")
     (real,) = google.channel_order(synthetic=False)
     (fake,) = google.channel_order(synthetic=True)
-    assert isinstance(google.channels[fake], ManualChannel)
-    assert google.channels[fake].url.endswith("/answer/9116649")
+    deepfake_form = google.channels[fake]
+    assert isinstance(deepfake_form, ManualChannel)
+    assert deepfake_form.url.endswith("/answer/9116649")
     assert real != fake

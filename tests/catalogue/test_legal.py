@@ -11,19 +11,20 @@ import pytest
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.service import open_case
 from takedown.catalogue.bases import choose_basis
-from takedown.catalogue.legal import Facts, LegalError, legal_for
+from takedown.catalogue.legal import Facts, legal_for
 from takedown.catalogue.platforms import catalogue_for
 from takedown.catalogue.schema import Platform
 from takedown.config import Settings, bundled_dir
 from takedown.delivery.deliver import deliver
-from takedown.notices.builder import compose, notice_context
+from takedown.errors import InputError
+from takedown.notices.builder import Notifier, compose, notice_context
 from takedown.notices.samples import sample_notices
 from takedown.store.db import session_scope
 from takedown.store.models import RemovalRequest
+from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.environment import Configure
 from takedown.testing.smtp_sink import SmtpSink
-from tests.conftest import configure
 
 LEGAL = legal_for(bundled_dir("legal"))
 
@@ -77,9 +78,9 @@ def test_dmca_is_chosen_only_when_the_victim_owns_the_copyright_and_agreed_to_be
 
 
 def test_a_caseworkers_basis_is_refused_with_the_reason_when_it_cannot_be_used() -> None:
-    with pytest.raises(LegalError, match="has not agreed to be named"):
+    with pytest.raises(InputError, match="has not agreed to be named"):
         choose_basis(Facts("US", victim_owns_copyright=True), EVERY_LAW, LEGAL, "dmca")
-    with pytest.raises(LegalError, match="not listed as bound by it"):
+    with pytest.raises(InputError, match="not listed as bound by it"):
         choose_basis(Facts("US"), platform(), LEGAL, "take_it_down")
     assert choose_basis(Facts("FI"), EVERY_LAW, LEGAL, "terms").basis == "terms"
 
@@ -92,7 +93,7 @@ def test_every_basis_renders_in_every_language_with_every_element(environment: S
 
 
 def test_a_template_that_drops_an_element_is_refused_naming_it(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    environment: Settings, configure: Configure, tmp_path: Path
 ) -> None:
     templates = tmp_path / "templates"
     shutil.copytree(environment.templates_dir, templates)
@@ -101,7 +102,7 @@ def test_a_template_that_drops_an_element_is_refused_naming_it(
     phrase = LEGAL.bases["dsa"].elements[3].phrases["de"][0]  # (d) the good-faith statement
     lines = [line for line in text.splitlines() if phrase.split()[0] not in line.casefold()]
     german.write_text("\n".join(lines), encoding="utf-8")
-    settings = configure(monkeypatch, TAKEDOWN_TEMPLATES_DIR=str(templates))
+    settings = configure(TAKEDOWN_TEMPLATES_DIR=str(templates))
     failures = [problem for what, problem in sample_notices(settings) if problem]
     assert failures
     assert all("dsa/de.j2 lacks (d) a statement of good-faith belief" in p for p in failures)
@@ -120,7 +121,7 @@ def test_only_a_dmca_notice_names_the_victim(environment: Settings) -> None:
             request = session.get_one(RemovalRequest, request_id)
             lawsite = catalogue.get("lawsite")
             context = notice_context(
-                request.item.case.reference, request.item.url, lawsite, environment
+                request.item.case.reference, request.item.url, lawsite, Notifier.of(environment)
             )
             notice = compose(request, lawsite, environment, context)
         named = "Aino Virtanen" in notice.body
@@ -130,11 +131,18 @@ def test_only_a_dmca_notice_names_the_victim(environment: Settings) -> None:
 def queued_request(settings: Settings, facts: Facts, basis: str | None = None) -> str:
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi", facts.minor, facts)
-        add_links(session, case, ["https://lawsite.example/p/1"], catalogue)
-        return queue_case(
-            session, case, catalogue, legal_for(settings.legal_dir), basis
-        ).request_ids[0]
+        case = open_test_case(
+            session,
+            minor=facts.minor,
+            country=facts.country,
+            synthetic=facts.synthetic,
+            victim_owns_copyright=facts.victim_owns_copyright,
+            victim_may_be_named=facts.victim_may_be_named,
+        )
+        add_links(session, case, ["https://lawsite.example/p/1"], catalogue, actor=TEST_ACTOR)
+        legal = legal_for(settings.legal_dir)
+        queued = queue_case(session, case, catalogue, legal, actor=TEST_ACTOR, basis=basis)
+        return queued.request_ids[0]
 
 
 def test_a_take_it_down_request_states_48_hours_and_gets_that_deadline(
@@ -154,10 +162,11 @@ def test_a_take_it_down_request_states_48_hours_and_gets_that_deadline(
     assert "/s/ Test Helpline" in body
 
 
+@pytest.mark.usefixtures("environment")
 def test_a_dsa_notice_cites_the_national_offence_and_the_trusted_flagger_status(
-    environment: Settings, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+    smtp: SmtpSink, configure: Configure
 ) -> None:
-    settings = configure(monkeypatch, TAKEDOWN_TRUSTED_FLAGGER="designated by Traficom")
+    settings = configure(TAKEDOWN_TRUSTED_FLAGGER="designated by Traficom")
     request_id = queued_request(settings, Facts("FI", synthetic=True))
     deliver(request_id, settings)
     with session_scope() as session:
@@ -170,13 +179,13 @@ def test_a_dsa_notice_cites_the_national_offence_and_the_trusted_flagger_status(
 
 
 def test_a_notice_the_linter_refuses_fails_the_request_naming_the_element(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    environment: Settings, configure: Configure, tmp_path: Path
 ) -> None:
     templates = tmp_path / "templates"
     shutil.copytree(environment.templates_dir, templates)
     english = templates / "notices" / "take_it_down" / "en.j2"
     english.write_text(english.read_text().replace("within 48 hours", "soon"), encoding="utf-8")
-    settings = configure(monkeypatch, TAKEDOWN_TEMPLATES_DIR=str(templates))
+    settings = configure(TAKEDOWN_TEMPLATES_DIR=str(templates))
     request_id = queued_request(settings, Facts("US"))
     deliver(request_id, settings)
     with session_scope() as session:

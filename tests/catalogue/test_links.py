@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from takedown.catalogue.links import LinkError, normalise_link
+from takedown.catalogue.links import normalise_link
+from takedown.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -39,5 +40,5 @@ def test_scheme_and_host_are_normalised_but_the_path_is_kept_as_pasted(
     ],
 )
 def test_a_malformed_link_is_refused_with_the_reason(raw: str, reason: str) -> None:
-    with pytest.raises(LinkError, match=reason):
+    with pytest.raises(InputError, match=reason):
         normalise_link(raw)

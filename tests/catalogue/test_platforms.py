@@ -6,35 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from takedown.catalogue.platforms import Catalogue, PlatformFileError, load_platform
+from takedown.catalogue.platforms import Catalogue, load_platform
 from takedown.catalogue.schema import Platform
 from takedown.config import bundled_dir
-
-VALID = """\
-id: fotogram
-name: Fotogram
-domains: ["fotogram.com"]
-deadline_hours: 48
-channels:
-  - type: webform
-    form_url: https://fotogram.com/report
-    submit_url: https://fotogram.com/report
-    fields:
-      url: "{{ item.url }}"
-      email: "{{ notifier.email }}"
-      details: "{{ notice.body }}"
-    success: {status: [200], ticket_pattern: "Report ID: ([A-Z0-9-]+)"}
-  - type: email
-    to: ncii@fotogram.com
-removed_when: {status: [404, 410], body_contains: ["This content is no longer available"]}
-"""
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / f"{name}.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
+from takedown.errors import DataFileError
+from takedown.testing.platform_files import VALID_PLATFORM_FILE as VALID
+from takedown.testing.platform_files import write_platform_file as write
 
 EXAMPLES = sorted((bundled_dir("platforms") / "examples").glob("*.yaml"))
 
@@ -91,7 +68,7 @@ def test_a_broken_file_is_refused_naming_the_file_and_the_field(
     tmp_path: Path, change: tuple[str, str], field: str, why: str
 ) -> None:
     path = write(tmp_path, "fotogram", VALID.replace(*change))
-    with pytest.raises(PlatformFileError) as refused:
+    with pytest.raises(DataFileError) as refused:
         load_platform(path)
     message = str(refused.value)
     assert str(path) in message
@@ -102,13 +79,17 @@ def test_a_broken_file_is_refused_naming_the_file_and_the_field(
 def test_material_no_channel_takes_is_refused(tmp_path: Path) -> None:
     text = VALID.replace("type: webform\n", "type: webform\n    for_content: real\n")
     text = text.replace("type: email\n", "type: email\n    for_content: real\n")
-    with pytest.raises(PlatformFileError, match="channels: none takes AI-made material"):
+    with pytest.raises(DataFileError, match="channels: none takes AI-made material"):
         load_platform(write(tmp_path, "fotogram", text))
 
 
 def test_invalid_yaml_is_refused_with_its_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "fotogram", VALID.replace("deadline_hours: 48", "deadline_hours: [48"))
-    with pytest.raises(PlatformFileError, match=r"fotogram.yaml \(line \d+\): not valid YAML"):
+    path = write(
+        tmp_path,
+        "fotogram",
+        VALID.replace("deadline_hours: 48", "deadline_hours: [48"),
+    )
+    with pytest.raises(DataFileError, match=r"fotogram.yaml \(line \d+\): not valid YAML"):
         load_platform(path)
 
 
@@ -116,7 +97,7 @@ def test_a_python_tag_is_refused_naming_file_and_line_and_nothing_runs(tmp_path:
     marker = tmp_path / "ran"
     hostile = f"name: !!python/object/apply:os.system ['touch {marker}']"
     path = write(tmp_path, "fotogram", VALID.replace("name: Fotogram", hostile))
-    with pytest.raises(PlatformFileError) as refused:
+    with pytest.raises(DataFileError) as refused:
         load_platform(path)
     assert str(refused.value) == (
         f"{path} (line 2): not valid YAML: could not determine a constructor for the tag "
@@ -142,7 +123,7 @@ def test_what_the_loader_cannot_build_is_one_line_with_file_and_line(
     tmp_path: Path, change: tuple[str, str], line: int, why: str
 ) -> None:
     path = write(tmp_path, "fotogram", VALID.replace(*change))
-    with pytest.raises(PlatformFileError) as refused:
+    with pytest.raises(DataFileError) as refused:
         load_platform(path)
     message = str(refused.value)
     assert message.startswith(f"{path} (line {line}): not valid YAML: ")
@@ -153,35 +134,33 @@ def test_what_the_loader_cannot_build_is_one_line_with_file_and_line(
 def test_bytes_that_are_not_utf8_are_refused_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "fotogram.yaml"
     path.write_bytes(VALID.encode().replace(b"Fotogram", b"Foto\xffgram"))
-    with pytest.raises(PlatformFileError, match=r"fotogram.yaml \(line 2\): not UTF-8 text$"):
+    with pytest.raises(DataFileError, match=r"fotogram.yaml \(line 2\): not UTF-8 text$"):
         load_platform(path)
 
 
 def test_a_file_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None:
     path = write(tmp_path, "fotogram", VALID + "x: " + "[" * 5000 + "]" * 5000 + "\n")
-    with pytest.raises(
-        PlatformFileError, match=r"fotogram\.yaml: not valid YAML: nested too deeply"
-    ):
+    with pytest.raises(DataFileError, match=r"fotogram\.yaml: not valid YAML: nested too deeply"):
         load_platform(path)
 
 
 def test_a_yml_file_is_refused_rather_than_silently_skipped(tmp_path: Path) -> None:
     write(tmp_path, "fotogram", VALID)
     (tmp_path / "pixboard.yml").write_text(VALID.replace("fotogram", "pixboard"))
-    with pytest.raises(PlatformFileError, match=r"pixboard.yml: platform files must end in .yaml"):
+    with pytest.raises(DataFileError, match=r"pixboard.yml: platform files must end in .yaml"):
         Catalogue.load(tmp_path)
 
 
 def test_a_file_whose_id_differs_from_its_name_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "photogram", VALID)
-    with pytest.raises(PlatformFileError, match="id: 'fotogram' must match the file name"):
+    with pytest.raises(DataFileError, match="id: 'fotogram' must match the file name"):
         load_platform(path)
 
 
 def test_two_platforms_claiming_one_domain_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "fotogram", VALID)
     write(tmp_path, "copycat", VALID.replace("id: fotogram", "id: copycat"))
-    with pytest.raises(PlatformFileError, match=r"'fotogram\.com' is claimed by both"):
+    with pytest.raises(DataFileError, match=r"'fotogram\.com' is claimed by both"):
         Catalogue.load(tmp_path)
 
 

@@ -15,8 +15,8 @@ from takedown.catalogue.schema import EmailChannel
 from takedown.channels.base import Outcome
 from takedown.channels.email import EmailSender
 from takedown.config import Settings
+from takedown.testing.jobs import JobFactory
 from takedown.testing.smtp_sink import SmtpSink
-from tests.channels.conftest import JobFactory
 
 
 def test_a_notice_arrives_with_message_id_reference_and_language(

@@ -11,8 +11,8 @@ from takedown.channels.base import Outcome
 from takedown.channels.webform import WebformSender
 from takedown.config import Settings
 from takedown.testing.fake_platform import FakePlatform
+from takedown.testing.jobs import JobFactory
 from takedown.testing.loopback import Reply
-from tests.channels.conftest import JobFactory
 
 
 def test_the_csrf_token_of_the_form_page_is_sent_back_and_the_ticket_captured(

@@ -15,24 +15,22 @@ import pytest
 
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
-from tests.conftest import VENV_BIN, base_environment
+from takedown.testing.processes import TAKEDOWN
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def takedown(tmp_path: Path, platforms_dir: Path) -> Run:
+def takedown(tmp_path: Path, test_environment: Callable[..., dict[str, str]]) -> Run:
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith("TAKEDOWN_")
     }
-    environment |= base_environment(
-        platforms_dir, 1, f"sqlite:///{tmp_path / 'cli.db'}", UNREACHABLE_BROKER, "cli-"
-    )
+    environment |= test_environment(f"sqlite:///{tmp_path / 'cli.db'}", UNREACHABLE_BROKER, "cli-")
 
     def run(*args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(VENV_BIN / "takedown"), *args],
+            [str(TAKEDOWN), *args],
             capture_output=True,
             text=True,
             env=environment | overrides,

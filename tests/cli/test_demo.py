@@ -7,13 +7,13 @@ import subprocess
 
 import pytest
 
-from tests.conftest import VENV_BIN
+from takedown.testing.processes import TAKEDOWN
 
 
 def run_demo(broker_url: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TAKEDOWN_")}
     return subprocess.run(
-        [str(VENV_BIN / "takedown"), "demo"],
+        [str(TAKEDOWN), "demo"],
         capture_output=True,
         text=True,
         env=environment | {"TAKEDOWN_BROKER_URL": broker_url, "COLUMNS": "160"},

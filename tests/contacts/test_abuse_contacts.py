@@ -4,48 +4,34 @@ confirmed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import delete
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import links_without_platform, queue_case
-from takedown.cases.service import find_case, open_case
-from takedown.catalogue.legal import Facts, legal_for
+from takedown.cases.service import find_case
+from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
-from takedown.contacts.abuse_contacts import confirm, look_up, suggest
+from takedown.contacts.abuse_contacts import confirm, suggestions_for
 from takedown.delivery.deliver import deliver
 from takedown.delivery.lifecycle import move
+from takedown.errors import InputError
 from takedown.messages.alerts import open_alerts
 from takedown.store.db import session_scope
-from takedown.store.models import ContactLookup, RemovalRequest
-from takedown.store.states import RequestState, TransitionError
+from takedown.store.models import RemovalRequest
+from takedown.store.states import RequestState
+from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.environment import Configure
 from takedown.testing.loopback import Reply
 from takedown.testing.rdap_server import RdapServer
 from takedown.testing.smtp_sink import SmtpSink
-from tests.conftest import configure
-from tests.contacts.test_rdap import IP_ANSWERS
 
 GOOGLE = "74.125.225.229"  # ARIN's recorded answer names an abuse role with an email
 
 
 @pytest.fixture
-def rdap_server() -> Iterator[RdapServer]:
-    with RdapServer() as server:
-        for address, answer in IP_ANSWERS.items():
-            server.add_ip(address, answer)
-        yield server
-
-
-@pytest.fixture
-def registry(
-    environment: Settings, rdap_server: RdapServer, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    with session_scope() as session:
-        session.execute(delete(ContactLookup))  # PostgreSQL's test database outlives one test
-    return configure(monkeypatch, TAKEDOWN_RDAP_BOOTSTRAP_URL=rdap_server.bootstrap_url)
+def registry(rdap: RdapServer, configure: Configure) -> Settings:
+    return configure(TAKEDOWN_RDAP_BOOTSTRAP_URL=rdap.bootstrap_url)
 
 
 def queue_unknown_link(settings: Settings, url: str, country: str = "FI") -> tuple[str, str]:
@@ -53,15 +39,15 @@ def queue_unknown_link(settings: Settings, url: str, country: str = "FI") -> tup
     then the requests."""
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi", False, Facts(country))
-        add_links(session, case, [url], catalogue)
+        case = open_test_case(session, country=country)
+        add_links(session, case, [url], catalogue, actor=TEST_ACTOR)
         case_id = case.id
         hosts = {item.id: item.host for item in links_without_platform(case)}
-    contacts = {item_id: suggest(look_up(host, settings)) for item_id, host in hosts.items()}
+    contacts = suggestions_for(hosts, settings)
     with session_scope() as session:
         case = find_case(session, case_id)
         legal = legal_for(settings.legal_dir)
-        queued = queue_case(session, case, catalogue, legal, None, contacts)
+        queued = queue_case(session, case, catalogue, legal, actor=TEST_ACTOR, contacts=contacts)
         (request_id,) = queued.awaiting_contact
         return request_id, case.reference
 
@@ -77,7 +63,7 @@ def test_the_suggested_address_waits_for_the_caseworker_then_gets_the_notice(
         assert "hosting provider (Google Inc.)" in (request.contact_note or "")
         assert "abuse role" in (request.contact_note or "")
         assert request.legal_basis == "dsa"  # a hosting service, for a victim in Finland
-        alerts = [a["what"] for a in open_alerts(session) if a["case"] == reference]
+        alerts = [alert.what for alert in open_alerts(session) if alert.case == reference]
     assert alerts == ["abuse contact of a link on no known platform to confirm (takedown status)"]
     assert deliver(request_id, registry) is False  # not claimable: nothing is sent unconfirmed
     assert not any(reference in m.message["Subject"] for m in smtp.to("arin-contact@google.com"))
@@ -103,17 +89,19 @@ def test_a_caseworker_can_send_to_another_address_than_the_suggested_one(
 
 
 def test_a_registry_answering_errors_leaves_the_address_to_the_caseworker(
-    registry: Settings, rdap_server: RdapServer
+    registry: Settings, rdap: RdapServer
 ) -> None:
-    rdap_server.script(f"/arin/ip/{GOOGLE}", Reply(503, "busy"))
+    rdap.script(f"/arin/ip/{GOOGLE}", Reply(503, "busy"))
     request_id, _ = queue_unknown_link(registry, f"http://{GOOGLE}/img/c3.jpg")
     with session_scope() as session:
         request = session.get_one(RemovalRequest, request_id)
         assert request.contact_to is None
         assert "503" in (request.contact_note or "")
-        with pytest.raises(TransitionError, match="give one with --to"):
+        with pytest.raises(InputError) as no_address:
             confirm(session, request, None)
-        with pytest.raises(TransitionError, match="not an email address"):
+        assert no_address.value.field == "to"
+        assert no_address.value.message.startswith("RDAP found no address for this host")
+        with pytest.raises(InputError, match="not an email address"):
             confirm(session, request, "nobody")
 
 
@@ -133,8 +121,8 @@ def test_a_stored_contact_that_would_inject_a_header_fails_for_good_and_nothing_
         assert request.state == RequestState.FAILED
         # Stored errors never quote an address (takedown.channels.base.Result).
         assert request.last_error == (
-            "the abuse contact '[email]\\r\\nBcc: [email]' is not an email address; give one "
-            "with takedown contact confirm --to"
+            f"the abuse contact '[email]\\r\\nBcc: [email]' of request {request_id[:8]} is not "
+            "an email address; confirm another address for it"
         )
     assert smtp.to("abuse@hoster.example") == []
     assert smtp.to(evil) == []

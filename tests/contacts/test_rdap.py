@@ -5,45 +5,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
 
-from takedown.config import Settings
 from takedown.contacts.rdap import Contacts, find_contacts, registrable_domain
 from takedown.contacts.rdap_objects import Contact
 from takedown.safety.netguard import new_session
-from takedown.store.db import session_scope
-from takedown.store.models import ContactLookup
 from takedown.testing.loopback import Reply
 from takedown.testing.rdap_server import RdapServer
-
-DATA = Path(__file__).parent / "data" / "rdap"
-
-
-def recorded(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-IP_ANSWERS = {address: item["response"] for address, item in recorded("ip-responses.json").items()}
-
-
-@pytest.fixture
-def rdap(environment: Settings) -> Iterator[RdapServer]:
-    """A fresh local RDAP service with every recorded answer, and an empty lookup cache."""
-    with session_scope() as db:
-        db.execute(delete(ContactLookup))  # PostgreSQL's test database outlives one test
-    with RdapServer() as server:
-        for address, answer in IP_ANSWERS.items():
-            server.add_ip(address, answer)
-        entity = recorded("entity-responses.json")
-        server.add_entity("arin", entity["handle"], entity)
-        for name, answer in recorded("domain-responses.json").items():
-            server.add_domain(name, answer)
-        yield server
 
 
 def lookup(server: RdapServer, host: str, *addresses: str, **options: Any) -> Contacts:
@@ -77,8 +47,10 @@ def test_the_networks_abuse_role_and_the_registrars_nested_abuse_entity_are_foun
     )
 
 
-def test_an_abuse_entity_listed_only_by_handle_is_fetched_by_its_handle(rdap: RdapServer) -> None:
-    network = copy.deepcopy(IP_ANSWERS["74.125.225.229"])
+def test_an_abuse_entity_listed_only_by_handle_is_fetched_by_its_handle(
+    rdap: RdapServer, ip_answers: dict[str, Any]
+) -> None:
+    network = copy.deepcopy(ip_answers["74.125.225.229"])
     (holder,) = network["entities"]
     (abuse,) = holder["entities"]
     assert abuse["handle"] == "ZG39-ARIN"
@@ -170,9 +142,11 @@ def test_a_failing_registry_is_a_problem_and_the_registrar_is_still_found(
     assert contacts.registrar.email == "abuse@registrar.example"
 
 
-def test_a_failure_is_not_cached_so_the_next_lookup_asks_again(rdap: RdapServer) -> None:
+def test_a_failure_is_not_cached_so_the_next_lookup_asks_again(
+    rdap: RdapServer, ip_answers: dict[str, Any]
+) -> None:
     path = "/ripe/ip/62.239.237.1"
-    rdap.script(path, Reply(503, "down"), Reply(200, json.dumps(IP_ANSWERS["62.239.237.1"])))
+    rdap.script(path, Reply(503, "down"), Reply(200, json.dumps(ip_answers["62.239.237.1"])))
 
     first = lookup(rdap, "cdn.files.example.net", "62.239.237.1")
     second = lookup(rdap, "cdn.files.example.net", "62.239.237.1")

@@ -7,29 +7,18 @@ import os
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.service import find_case, open_case
+from takedown.cases.service import find_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.store.db import session_scope
 from takedown.store.models import RemovalRequest
-from takedown.store.states import AT_REST
+from takedown.testing.cases import TEST_ACTOR, open_test_case, seen, wait_at_rest
 from takedown.testing.loopback import Reply
+from takedown.testing.processes import TAKEDOWN
+from takedown.testing.stack import Stack
 from takedown.worker.publish import publish, publish_now
-from tests.conftest import VENV_BIN, Stack
-
-
-@dataclass
-class Seen:
-    state: str
-    ticket: str | None
-    attempts: int
-    channel: str
-    last_error: str | None
-    package: str | None
-    outcomes: list[tuple[str, str]]  # (channel, outcome) per attempt
 
 
 def unique(url: str) -> str:
@@ -42,37 +31,14 @@ def queue_link(
 ) -> str:
     catalogue = catalogue_for(stack.settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", victim, "fi")
-        add_links(session, case, [url], catalogue)
-        request_id = queue_case(session, find_case(session, case.id), catalogue).request_ids[0]
+        case = open_test_case(session, victim_email=victim)
+        add_links(session, case, [url], catalogue, actor=TEST_ACTOR)
+        request_id = queue_case(
+            session, find_case(session, case.id), catalogue, actor=TEST_ACTOR
+        ).request_ids[0]
     if publish_it:
         assert publish_now([request_id])
     return request_id
-
-
-def seen(request_id: str) -> Seen:
-    with session_scope() as session:
-        request = session.get_one(RemovalRequest, request_id)
-        return Seen(
-            state=request.state,
-            ticket=request.ticket,
-            attempts=request.attempts,
-            channel=request.channel,
-            last_error=request.last_error,
-            package=request.package,
-            outcomes=[(a.channel, a.outcome) for a in request.attempt_rows],
-        )
-
-
-def wait_at_rest(request_id: str, seconds: float = 30) -> Seen:
-    deadline = time.monotonic() + seconds
-    while True:
-        now = seen(request_id)
-        if now.state in AT_REST:
-            return now
-        if time.monotonic() > deadline:
-            raise AssertionError(f"request still {now.state} after {seconds} s: {now}")
-        time.sleep(0.1)
 
 
 def posts(stack: Stack, path: str, url: str) -> list[float]:
@@ -152,7 +118,7 @@ def test_a_caseworker_sends_a_failed_request_again_once_the_cause_is_fixed(stack
 
     stack.site.script("/refusing/intake", Reply(202, "ticket=AGAIN-1"))
     again = subprocess.run(
-        [str(VENV_BIN / "takedown"), "retry", request_id[:8]],
+        [str(TAKEDOWN), "retry", request_id[:8]],
         capture_output=True,
         text=True,
         env=dict(os.environ),
@@ -215,7 +181,7 @@ def test_a_manual_platform_waits_for_the_caseworker_who_marks_it_sent(stack: Sta
     assert f"takedown mark-sent {request_id} --ticket" in waiting.package
 
     marked = subprocess.run(
-        [str(VENV_BIN / "takedown"), "mark-sent", request_id, "--ticket", "HS-123"],
+        [str(TAKEDOWN), "mark-sent", request_id, "--ticket", "HS-123"],
         capture_output=True,
         text=True,
         env=dict(os.environ),
@@ -262,8 +228,14 @@ def test_the_nightly_run_checks_every_watched_link_once_a_night(stack: Stack) ->
     stack.site.script(there, Reply(200, "<img src='/1.jpg'>"))
     catalogue = catalogue_for(stack.settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
-        added = add_links(session, case, [stack.site.url(gone), stack.site.url(there)], catalogue)
+        case = open_test_case(session)
+        added = add_links(
+            session,
+            case,
+            [stack.site.url(gone), stack.site.url(there)],
+            catalogue,
+            actor=TEST_ACTOR,
+        )
         item_ids = [item.id for item in added.added]
 
     def checks() -> int:

@@ -3,34 +3,40 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.requests import mark_sent_by_caseworker, requeue, withdraw_request
-from takedown.cases.service import find_case, open_case
+from takedown.cases.requests import mark_sent, retry_request, withdraw_request
+from takedown.cases.service import find_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.channels.base import Outcome, Result
 from takedown.config import Settings
 from takedown.delivery.lifecycle import claim, move
 from takedown.delivery.outcome import Finished, store_outcome
 from takedown.delivery.prepare import Prepared
+from takedown.errors import Conflict
 from takedown.store.db import session_scope
 from takedown.store.models import RemovalRequest, utcnow
-from takedown.store.states import RequestState, TransitionError
+from takedown.store.states import RequestState
+from takedown.testing.cases import TEST_ACTOR, open_test_case
 from takedown.worker.housekeeping import sweep
 
 
 def queued_request(settings: Settings, url: str = "https://mailsite.example/p/1") -> str:
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
-        add_links(session, case, [url], catalogue)
-        return queue_case(session, find_case(session, case.id), catalogue).request_ids[0]
+        case = open_test_case(session)
+        add_links(session, case, [url], catalogue, actor=TEST_ACTOR)
+        return queue_case(
+            session, find_case(session, case.id), catalogue, actor=TEST_ACTOR
+        ).request_ids[0]
 
 
 def test_a_sent_request_cannot_go_back_to_queued(environment: Settings) -> None:
@@ -39,7 +45,7 @@ def test_a_sent_request_cannot_go_back_to_queued(environment: Settings) -> None:
         request = session.get_one(RemovalRequest, request_id)
         move(session, request, RequestState.SENDING, "test")
         move(session, request, RequestState.SENT, "test")
-        with pytest.raises(TransitionError, match="a request that is sent cannot become queued"):
+        with pytest.raises(Conflict, match="a request that is sent cannot become queued"):
             move(session, request, RequestState.QUEUED, "test")
 
 
@@ -133,22 +139,22 @@ def test_a_request_stuck_in_sending_becomes_ambiguous_not_resent(environment: Se
 @pytest.mark.parametrize(
     "action",
     [
-        lambda s, r: requeue(s, r, 0, "email"),
-        lambda s, r: mark_sent_by_caseworker(s, r, "T-1", 48),
-        lambda s, r: withdraw_request(s, r),
+        lambda s, r, settings: retry_request(s, r, settings, actor=TEST_ACTOR),
+        lambda s, r, settings: mark_sent(s, r, "T-1", settings, actor=TEST_ACTOR),
+        lambda s, r, _settings: withdraw_request(s, r, actor=TEST_ACTOR),
     ],
     ids=["retry", "mark-sent", "withdraw"],
 )
 def test_a_caseworker_cannot_act_on_a_request_a_worker_is_sending(
-    environment: Settings, action: object
+    environment: Settings, action: Callable[[Session, RemovalRequest, Settings], object]
 ) -> None:
     request_id = queued_request(environment)
     with session_scope() as session:
         assert claim(session, request_id) is not None
     with session_scope() as session:
         request = session.get_one(RemovalRequest, request_id)
-        with pytest.raises(TransitionError, match="is being sent right now; wait for the outcome"):
-            action(session, request)  # type: ignore[operator]
+        with pytest.raises(Conflict, match="is being sent right now; wait for the outcome"):
+            action(session, request, environment)
 
 
 def test_a_withdrawal_that_races_a_claim_fails_instead_of_being_overwritten(
@@ -159,9 +165,13 @@ def test_a_withdrawal_that_races_a_claim_fails_instead_of_being_overwritten(
         request = caseworker.get_one(RemovalRequest, request_id)  # read while still queued
         with session_scope() as worker:
             assert claim(worker, request_id) is not None
-        withdraw_request(caseworker, request)
-        with pytest.raises(StaleDataError):
+
+        def withdraw_and_write() -> None:
+            withdraw_request(caseworker, request, actor=TEST_ACTOR)
             caseworker.flush()
+
+        with pytest.raises(StaleDataError):
+            withdraw_and_write()
         caseworker.rollback()
     with session_scope() as session:
         assert session.get_one(RemovalRequest, request_id).state == RequestState.SENDING
@@ -202,7 +212,7 @@ def test_the_database_refuses_a_second_active_request_for_one_link(environment: 
             session.flush()
         session.rollback()
     with session_scope() as session:
-        withdraw_request(session, session.get_one(RemovalRequest, request_id))
+        withdraw_request(session, session.get_one(RemovalRequest, request_id), actor=TEST_ACTOR)
     with session_scope() as session:  # a withdrawn request leaves room for a new one
         item = session.get_one(RemovalRequest, request_id).item
         session.add(
@@ -219,5 +229,5 @@ def test_retry_starts_again_from_the_preferred_channel(environment: Settings) ->
         request.channel_index, request.channel = 1, "email"
     with session_scope() as session:
         request = session.get_one(RemovalRequest, request_id)
-        requeue(session, request, 0, "webform")
+        retry_request(session, request, environment, actor=TEST_ACTOR)
         assert (request.state, request.channel_index, request.channel) == ("queued", 0, "webform")

@@ -10,8 +10,7 @@ import pytest
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.requests import requeue, withdraw_request
-from takedown.cases.service import open_case
+from takedown.cases.requests import retry_request, withdraw_request
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.delivery.lifecycle import move
@@ -19,8 +18,9 @@ from takedown.messages.alerts import email_due, open_alerts
 from takedown.store.db import session_scope
 from takedown.store.models import RemovalRequest, utcnow
 from takedown.store.states import RequestState
+from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.environment import Configure
 from takedown.testing.smtp_sink import SmtpSink
-from tests.conftest import configure
 
 SECRET_LINK = "https://mailsite.example/p/very-private-1"
 
@@ -29,9 +29,9 @@ def a_request(settings: Settings) -> tuple[str, str]:
     """A queued request; its id and its case's reference."""
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
-        add_links(session, case, [SECRET_LINK], catalogue)
-        request_id = queue_case(session, case, catalogue).request_ids[0]
+        case = open_test_case(session)
+        add_links(session, case, [SECRET_LINK], catalogue, actor=TEST_ACTOR)
+        request_id = queue_case(session, case, catalogue, actor=TEST_ACTOR).request_ids[0]
         return request_id, case.reference
 
 
@@ -44,7 +44,7 @@ def end_in(request_id: str, *states: RequestState) -> None:
 
 def alerts_of(reference: str) -> list[str]:
     with session_scope() as session:
-        return [alert["what"] for alert in open_alerts(session) if alert["case"] == reference]
+        return [alert.what for alert in open_alerts(session) if alert.case == reference]
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,8 @@ def test_a_retry_by_the_caseworker_settles_the_alert(environment: Settings) -> N
     request_id, reference = a_request(environment)
     end_in(request_id, RequestState.FAILED)
     with session_scope() as session:
-        requeue(session, session.get_one(RemovalRequest, request_id), 0, "email")
+        request = session.get_one(RemovalRequest, request_id)
+        retry_request(session, request, environment, actor=TEST_ACTOR)
     assert alerts_of(reference) == []
 
 
@@ -77,15 +78,16 @@ def test_a_withdrawal_settles_the_alert(environment: Settings) -> None:
     request_id, reference = a_request(environment)
     end_in(request_id, RequestState.AWAITING_CASEWORKER)
     with session_scope() as session:
-        withdraw_request(session, session.get_one(RemovalRequest, request_id))
+        withdraw_request(session, session.get_one(RemovalRequest, request_id), actor=TEST_ACTOR)
     assert alerts_of(reference) == []
 
 
+@pytest.mark.usefixtures("environment")
 def test_new_alerts_are_emailed_once_in_one_message_without_the_link(
-    environment: Settings, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+    smtp: SmtpSink, configure: Configure
 ) -> None:
     inbox = f"team-{uuid.uuid4().hex[:8]}@helpline.example"
-    settings = configure(monkeypatch, TAKEDOWN_CASEWORKER_EMAIL=inbox)
+    settings = configure(TAKEDOWN_CASEWORKER_EMAIL=inbox)
     first, first_reference = a_request(settings)
     second, second_reference = a_request(settings)
     end_in(first, RequestState.FAILED)
@@ -103,11 +105,12 @@ def test_new_alerts_are_emailed_once_in_one_message_without_the_link(
     assert len(smtp.to(inbox)) == 1
 
 
+@pytest.mark.usefixtures("environment")
 def test_an_alert_email_the_relay_refuses_is_tried_again_later(
-    environment: Settings, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+    smtp: SmtpSink, configure: Configure
 ) -> None:
     inbox = f"team-{uuid.uuid4().hex[:8]}@helpline.example"
-    settings = configure(monkeypatch, TAKEDOWN_CASEWORKER_EMAIL=inbox)
+    settings = configure(TAKEDOWN_CASEWORKER_EMAIL=inbox)
     request_id, reference = a_request(settings)
     end_in(request_id, RequestState.FAILED)
     smtp.refuse(inbox, "451 4.3.0 Mailbox busy")
@@ -123,9 +126,9 @@ def test_an_alert_email_the_relay_refuses_is_tried_again_later(
 
 
 def test_without_a_caseworker_address_alerts_stay_in_the_tool(
-    environment: Settings, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+    environment: Settings, smtp: SmtpSink, configure: Configure
 ) -> None:
-    environment = configure(monkeypatch, TAKEDOWN_CASEWORKER_EMAIL="")  # as compose passes it
+    environment = configure(TAKEDOWN_CASEWORKER_EMAIL="")  # as compose passes it
     assert environment.caseworker_email is None
     request_id, reference = a_request(environment)
     end_in(request_id, RequestState.FAILED)

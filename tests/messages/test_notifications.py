@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from takedown.cases.links import add_links
-from takedown.cases.service import open_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, bundled_dir
 from takedown.messages.notifications import record_event, send_due
 from takedown.store.db import session_scope
 from takedown.store.models import Case, Notification, utcnow
+from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.environment import Configure
 from takedown.testing.smtp_sink import Delivered, SmtpSink
-from tests.conftest import configure
 
 LINKS = ["https://mailsite.example/p/secret-1", "https://formsite.example/p/secret-2"]
 
@@ -26,8 +26,8 @@ LINKS = ["https://mailsite.example/p/secret-1", "https://formsite.example/p/secr
 def new_case(settings: Settings, language: str) -> tuple[str, str]:
     victim = f"victim-{uuid.uuid4().hex[:8]}@example.org"
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", victim, language)
-        add_links(session, case, LINKS, catalogue_for(settings.platforms_dir))
+        case = open_test_case(session, victim_email=victim, language=language)
+        add_links(session, case, LINKS, catalogue_for(settings.platforms_dir), actor=TEST_ACTOR)
         return case.id, victim
 
 
@@ -110,8 +110,9 @@ def test_an_smtp_deferral_is_retried_later(environment: Settings, smtp: SmtpSink
     assert len(inbox(smtp, victim)) == 1
 
 
+@pytest.mark.usefixtures("environment")
 def test_a_template_that_mentions_a_web_address_is_never_sent(
-    environment: Settings, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    smtp: SmtpSink, tmp_path: Path, configure: Configure
 ) -> None:
     templates = tmp_path / "templates"
     shutil.copytree(bundled_dir("templates"), templates)
@@ -119,7 +120,7 @@ def test_a_template_that_mentions_a_web_address_is_never_sent(
     leaky.write_text(
         leaky.read_text().replace("{% endblock %}", " See https://x.example {% endblock %}", 2)
     )
-    settings = configure(monkeypatch, TAKEDOWN_TEMPLATES_DIR=str(templates))
+    settings = configure(TAKEDOWN_TEMPLATES_DIR=str(templates))
     case_id, victim = new_case(settings, "en")
     tell(case_id, "requests_sent")
     send_due(settings)
@@ -155,7 +156,7 @@ def test_a_stored_address_that_would_inject_a_header_fails_and_nothing_is_sent(
     victim = f"victim-{uuid.uuid4().hex[:8]}@example.org"
     evil = f"evil-{uuid.uuid4().hex[:8]}@attacker.example"
     with session_scope() as session:
-        case_id = open_case(session, "Aino Virtanen", victim, "en").id
+        case_id = open_test_case(session, victim_email=victim, language="en").id
         session.get_one(Case, case_id).victim_email = f"{victim}{separator}Bcc: {evil}"
     tell(case_id, "requests_sent")
     assert send_due(environment) == 0

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
 
 from takedown.catalogue.schema import RemovedRule
 from takedown.config import Settings
 from takedown.monitoring.checks import check_link
-from takedown.store.states import LinkStatus
+from takedown.store.states import CheckOutcome
+from takedown.testing.environment import Configure
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
-from tests.conftest import base_environment, configure
 
 SOFT = RemovedRule(status=[404, 410], body_contains=["This content is no longer available"])
 
 
 @pytest.fixture
-def settings(platforms_dir: object, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    variables = base_environment(platforms_dir, 1, "sqlite://", "memory://", "")  # type: ignore[arg-type]
-    return configure(monkeypatch, **variables)
+def settings(test_environment: Callable[..., dict[str, str]], configure: Configure) -> Settings:
+    return configure(**test_environment("sqlite://"))
 
 
 def page(site: FakePlatform, *replies: Reply) -> str:
@@ -30,23 +30,23 @@ def page(site: FakePlatform, *replies: Reply) -> str:
 
 
 @pytest.mark.parametrize(
-    ("reply", "status"),
+    ("reply", "outcome"),
     [
-        (Reply(404, "Not found"), LinkStatus.REMOVED),
-        (Reply(410, "Gone"), LinkStatus.REMOVED),
-        (Reply(200, "<p>This content is no longer available.</p>"), LinkStatus.REMOVED),
-        (Reply(200, "<p>THIS CONTENT IS NO LONGER AVAILABLE</p>"), LinkStatus.REMOVED),
-        (Reply(200, "<img src='/p/1.jpg'>"), LinkStatus.ONLINE),
-        (Reply(500, "oops"), LinkStatus.UNKNOWN),
-        (Reply(503, "maintenance"), LinkStatus.UNKNOWN),
-        (Reply(429, "slow down"), LinkStatus.UNKNOWN),
-        (Reply(403, "forbidden"), LinkStatus.UNKNOWN),
+        (Reply(404, "Not found"), CheckOutcome.REMOVED),
+        (Reply(410, "Gone"), CheckOutcome.REMOVED),
+        (Reply(200, "<p>This content is no longer available.</p>"), CheckOutcome.REMOVED),
+        (Reply(200, "<p>THIS CONTENT IS NO LONGER AVAILABLE</p>"), CheckOutcome.REMOVED),
+        (Reply(200, "<img src='/p/1.jpg'>"), CheckOutcome.ONLINE),
+        (Reply(500, "oops"), CheckOutcome.UNKNOWN),
+        (Reply(503, "maintenance"), CheckOutcome.UNKNOWN),
+        (Reply(429, "slow down"), CheckOutcome.UNKNOWN),
+        (Reply(403, "forbidden"), CheckOutcome.UNKNOWN),
     ],
 )
 def test_a_link_is_judged_by_the_platforms_removed_rule(
-    settings: Settings, site: FakePlatform, reply: Reply, status: LinkStatus
+    settings: Settings, site: FakePlatform, reply: Reply, outcome: CheckOutcome
 ) -> None:
-    assert check_link(page(site, reply), SOFT, False, settings).status == status
+    assert check_link(page(site, reply), SOFT, False, settings).outcome == outcome
 
 
 def test_a_5xx_is_never_called_removed_even_when_it_says_the_phrase(
@@ -54,7 +54,7 @@ def test_a_5xx_is_never_called_removed_even_when_it_says_the_phrase(
 ) -> None:
     url = page(site, Reply(503, "This content is no longer available"))
     seen = check_link(url, SOFT, False, settings)
-    assert seen.status == LinkStatus.UNKNOWN
+    assert seen.outcome == CheckOutcome.UNKNOWN
     assert seen.reason == "the platform is busy or failing (HTTP 503)"
 
 
@@ -62,22 +62,22 @@ def test_a_time_out_or_an_unreachable_host_is_unknown(
     settings: Settings, site: FakePlatform
 ) -> None:
     slow = page(site, Reply(404, "gone", delay=2))  # read time-out is 1 s in the tests
-    assert check_link(slow, SOFT, False, settings).status == LinkStatus.UNKNOWN
+    assert check_link(slow, SOFT, False, settings).outcome == CheckOutcome.UNKNOWN
     refused = check_link("http://127.0.0.1:1/x", SOFT, False, settings)
-    assert refused.status == LinkStatus.UNKNOWN
+    assert refused.outcome == CheckOutcome.UNKNOWN
     assert "could not be reached" in refused.reason
 
 
 def test_a_phrase_straddling_two_chunks_is_found(settings: Settings, site: FakePlatform) -> None:
     padding = "x" * (16 * 1024 - 10)
     url = page(site, Reply(200, padding + "This content is no longer available"))
-    assert check_link(url, SOFT, False, settings).status == LinkStatus.REMOVED
+    assert check_link(url, SOFT, False, settings).outcome == CheckOutcome.REMOVED
 
 
 def test_the_page_is_read_no_further_than_the_cap(settings: Settings, site: FakePlatform) -> None:
     capped = settings.model_copy(update={"check_max_body_bytes": 32 * 1024})
     url = page(site, Reply(200, "x" * (200 * 1024) + "This content is no longer available"))
-    assert check_link(url, SOFT, False, capped).status == LinkStatus.ONLINE
+    assert check_link(url, SOFT, False, capped).outcome == CheckOutcome.ONLINE
 
 
 def test_for_a_minor_only_the_status_line_is_used_and_the_page_never_read(
@@ -86,10 +86,13 @@ def test_for_a_minor_only_the_status_line_is_used_and_the_page_never_read(
     # The phrase is in the first bytes: reading anything at all would find it.
     url = page(site, Reply(200, "This content is no longer available" + "x" * 1_000_000))
     seen = check_link(url, SOFT, True, settings)
-    assert seen.status == LinkStatus.UNKNOWN
+    assert seen.outcome == CheckOutcome.UNKNOWN
     assert "never read for a case involving a minor" in seen.reason
-    assert check_link(page(site, Reply(404, "")), SOFT, True, settings).status == LinkStatus.REMOVED
+    assert (
+        check_link(page(site, Reply(404, "")), SOFT, True, settings).outcome == CheckOutcome.REMOVED
+    )
     plain = RemovedRule(status=[404])
     assert (
-        check_link(page(site, Reply(200, "x")), plain, True, settings).status == LinkStatus.ONLINE
+        check_link(page(site, Reply(200, "x")), plain, True, settings).outcome
+        == CheckOutcome.ONLINE
     )

@@ -12,10 +12,10 @@ from takedown.monitoring.checks import Seen
 from takedown.monitoring.recording import record_check
 from takedown.store.db import session_scope
 from takedown.store.models import Item, RemovalRequest, utcnow
-from takedown.store.states import LinkStatus, RequestState
+from takedown.store.states import CheckOutcome, RequestState
+from takedown.testing.cases import sent_request
 from takedown.testing.smtp_sink import SmtpSink
 from takedown.worker.housekeeping import sweep
-from tests.monitoring.test_recording import sent_request
 
 
 def sent(settings: Settings, url: str) -> str:
@@ -79,7 +79,7 @@ def test_confirmed_removal_closes_the_request_and_its_follow_ups(environment: Se
         sweep(session, environment, utcnow() + timedelta(hours=49))
     (follow_up,) = follow_ups(first)
     catalogue = catalogue_for(environment.platforms_dir)
-    gone = Seen(LinkStatus.REMOVED, "HTTP 404", 404)
+    gone = Seen(CheckOutcome.REMOVED, "HTTP 404", 404)
     for hours in (50, 55):
         with session_scope() as session:
             item = session.get_one(RemovalRequest, first).item

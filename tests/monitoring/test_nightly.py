@@ -11,8 +11,9 @@ from takedown.config import Settings
 from takedown.monitoring.nightly import start_run
 from takedown.store.db import session_scope
 from takedown.store.models import Item, NightlyRun
+from takedown.testing.cases import sent_request
+from takedown.testing.environment import Configure
 from takedown.worker.celery_app import create_app
-from tests.conftest import configure
 
 
 def test_a_second_trigger_the_same_night_does_nothing(environment: Settings) -> None:
@@ -25,22 +26,19 @@ def test_a_second_trigger_the_same_night_does_nothing(environment: Settings) -> 
         assert start_run(session, environment, night + timedelta(days=1)) is not None
 
 
-def test_the_night_is_the_operators_date_not_utcs(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    helsinki = configure(monkeypatch, TAKEDOWN_TIMEZONE="Europe/Helsinki")
+@pytest.mark.usefixtures("environment")
+def test_the_night_is_the_operators_date_not_utcs(configure: Configure) -> None:
+    helsinki = configure(TAKEDOWN_TIMEZONE="Europe/Helsinki")
     late_utc = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)  # already 3 March in Helsinki
     with session_scope() as session:
         start_run(session, helsinki, late_utc)
         assert session.get(NightlyRun, datetime(2026, 3, 3).date()) is not None
 
 
-def test_links_are_batched_longest_unchecked_first(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tests.monitoring.test_recording import sent_request
+@pytest.mark.usefixtures("environment")
+def test_links_are_batched_longest_unchecked_first(configure: Configure) -> None:
 
-    small = configure(monkeypatch, TAKEDOWN_CHECK_BATCH_SIZE="2")
+    small = configure(TAKEDOWN_CHECK_BATCH_SIZE="2")
     never, _ = sent_request(small, "https://mailsite.example/p/never")
     long_ago, _ = sent_request(small, "https://mailsite.example/p/long-ago")
     with session_scope() as session:
@@ -53,12 +51,9 @@ def test_links_are_batched_longest_unchecked_first(
     assert order.index(never) < order.index(long_ago)
 
 
-def test_beat_runs_the_nightly_check_at_the_configured_local_time(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = configure(
-        monkeypatch, TAKEDOWN_NIGHTLY_AT="03:15", TAKEDOWN_TIMEZONE="Europe/Helsinki"
-    )
+@pytest.mark.usefixtures("environment")
+def test_beat_runs_the_nightly_check_at_the_configured_local_time(configure: Configure) -> None:
+    settings = configure(TAKEDOWN_NIGHTLY_AT="03:15", TAKEDOWN_TIMEZONE="Europe/Helsinki")
     app = create_app(settings)
     entry = app.conf.beat_schedule["nightly-checks"]
     assert entry["task"] == "takedown.tasks.nightly"

@@ -9,35 +9,22 @@ from sqlalchemy import func, select
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.service import open_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
-from takedown.delivery.lifecycle import move, record_sent
 from takedown.messages.alerts import acknowledge, open_alerts
 from takedown.monitoring.checks import Seen
 from takedown.monitoring.recording import record_check
 from takedown.monitoring.visits import items_to_check
 from takedown.store.db import session_scope
 from takedown.store.models import Check, Item, RemovalRequest, utcnow
-from takedown.store.states import LinkStatus, RequestState
+from takedown.store.states import CheckOutcome
+from takedown.testing.cases import TEST_ACTOR, open_test_case, sent_request
+from takedown.testing.environment import Configure
 from takedown.worker.housekeeping import sweep
 
-GONE = Seen(LinkStatus.REMOVED, "HTTP 404", 404)
-THERE = Seen(LinkStatus.ONLINE, "HTTP 200", 200)
-DOWN = Seen(LinkStatus.UNKNOWN, "the platform is busy or failing (HTTP 503)", 503)
-
-
-def sent_request(settings: Settings, url: str = "https://mailsite.example/p/1") -> tuple[str, str]:
-    catalogue = catalogue_for(settings.platforms_dir)
-    with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
-        add_links(session, case, [url], catalogue)
-        request = session.get_one(
-            RemovalRequest, queue_case(session, case, catalogue).request_ids[0]
-        )
-        move(session, request, RequestState.SENDING, "test")
-        record_sent(session, request, "T-1", 48, "test")
-        return request.item_id, request.id
+GONE = Seen(CheckOutcome.REMOVED, "HTTP 404", 404)
+THERE = Seen(CheckOutcome.ONLINE, "HTTP 200", 200)
+DOWN = Seen(CheckOutcome.UNKNOWN, "the platform is busy or failing (HTTP 503)", 503)
 
 
 def visit(settings: Settings, item_id: str, seen: Seen, at_hours: float) -> str | None:
@@ -91,12 +78,14 @@ def test_reappearance_reopens_the_link_and_queues_a_new_request(environment: Set
         assert item.status == "reappeared"
         assert [r.state for r in item.requests] == ["removed", "queued"]
         reference = item.case.reference
-        (alert,) = [a for a in open_alerts(session) if a["case"] == reference]
-        assert alert["what"] == "content back online after removal"
-        assert "mailsite" not in str(alert)  # the link is shown by `status`, not in alerts
-        acknowledge(session, alert["id"])
+        (alert,) = [a for a in open_alerts(session) if a.case == reference]
+        assert alert.what == "content back online after removal"
+        assert (
+            "mailsite" not in alert.model_dump_json()
+        )  # the link is shown by `status`, not in alerts
+        acknowledge(session, alert.id, actor=TEST_ACTOR)
     with session_scope() as session:
-        assert [a for a in open_alerts(session) if a["case"] == reference] == []
+        assert [a for a in open_alerts(session) if a.case == reference] == []
 
 
 def test_removed_links_are_watched_for_thirty_days_then_left_alone(environment: Settings) -> None:
@@ -125,9 +114,9 @@ def test_content_removed_before_the_notice_went_out_withdraws_the_request(
 ) -> None:
     catalogue = catalogue_for(environment.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
-        add_links(session, case, ["https://mailsite.example/p/early"], catalogue)
-        request_id = queue_case(session, case, catalogue).request_ids[0]
+        case = open_test_case(session)
+        add_links(session, case, ["https://mailsite.example/p/early"], catalogue, actor=TEST_ACTOR)
+        request_id = queue_case(session, case, catalogue, actor=TEST_ACTOR).request_ids[0]
         item_id = session.get_one(RemovalRequest, request_id).item_id
     visit(environment, item_id, GONE, 0)
     visit(environment, item_id, GONE, 5)
@@ -155,19 +144,21 @@ def test_a_link_whose_host_stays_busy_is_left_for_a_later_check(environment: Set
         assert (item.last_checked_at, item.status) == (None, "unknown")
 
 
+@pytest.mark.usefixtures("environment")
 def test_a_group_that_removes_a_cases_last_links_tells_everything_removed_once(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch
+    configure: Configure,
 ) -> None:
     from takedown.monitoring.recording import record_checks
     from takedown.store.models import Notification
-    from tests.conftest import configure
 
-    settings = configure(monkeypatch, TAKEDOWN_REMOVAL_CONFIRM_SECONDS="0")
+    settings = configure(TAKEDOWN_REMOVAL_CONFIRM_SECONDS="0")
     catalogue = catalogue_for(settings.platforms_dir)
     links = ["https://mailsite.example/p/g1", "https://mailsite.example/p/g2"]
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
-        item_ids = [item.id for item in add_links(session, case, links, catalogue).added]
+        case = open_test_case(session)
+        item_ids = [
+            item.id for item in add_links(session, case, links, catalogue, actor=TEST_ACTOR).added
+        ]
         case_id = case.id
     now = utcnow()
     with session_scope() as session:

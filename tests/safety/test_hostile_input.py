@@ -28,19 +28,20 @@ from sqlalchemy import select
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.service import open_case
-from takedown.catalogue.links import LinkError, normalise_link, refuse_private_host
-from takedown.catalogue.platforms import Catalogue, PlatformFileError, catalogue_for, load_platform
+from takedown.catalogue.links import normalise_link, refuse_private_host
+from takedown.catalogue.platforms import Catalogue, catalogue_for, load_platform
 from takedown.catalogue.schema import LANGUAGES
 from takedown.cli import main
 from takedown.config import bundled_dir
 from takedown.contacts.abuse_contacts import Suggestion
+from takedown.errors import DataFileError, InputError
+from takedown.safety.crypto import generate_key
 from takedown.safety.safetext import printable
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import Alert, Base, Case
-from takedown.testing.environment import overridden_environment
-from tests.catalogue.test_platforms import VALID
-from tests.conftest import base_environment
+from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.environment import local_environment, overridden_environment
+from takedown.testing.platform_files import VALID_PLATFORM_FILE as VALID
 
 HOSTILE = settings(
     max_examples=50,
@@ -145,14 +146,16 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def takedown(request: pytest.FixtureRequest, tmp_path: Path, platforms_dir: Path) -> Iterator[Run]:
+def takedown(
+    request: pytest.FixtureRequest, tmp_path: Path, test_environment: Callable[..., dict[str, str]]
+) -> Iterator[Run]:
     """The command line, in-process, on a fresh database (SQLite) or the tests' PostgreSQL
     database, which holds other tests' rows too: a snapshot is taken, not a count."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hostile.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    variables = base_environment(platforms_dir, 1, url, UNREACHABLE_BROKER, "hostile-")
+    variables = test_environment(url, UNREACHABLE_BROKER, "hostile-")
     runner = CliRunner()
     with overridden_environment(variables):
         migrate()
@@ -178,10 +181,10 @@ def seed(platforms_dir: Path) -> dict[str, Any]:
         "https://nowhere.example/seed.jpg",
     ]
     with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
-        added = add_links(session, case, links, catalogue)
+        case = open_test_case(session)
+        added = add_links(session, case, links, catalogue, actor=TEST_ACTOR)
         contacts = {added.unmatched[0].id: Suggestion(None, "RDAP named nobody")}
-        queued = queue_case(session, case, catalogue, None, None, contacts)
+        queued = queue_case(session, case, catalogue, actor=TEST_ACTOR, contacts=contacts)
         return {
             "case": case.id,
             "reference": case.reference,
@@ -394,13 +397,13 @@ def test_a_link_to_an_address_is_accepted_exactly_when_the_address_is_public(
     if address.is_global and not zone:
         refuse_private_host(normalise_link(link))
         return
-    with pytest.raises(LinkError, match="not a public address; refused"):
+    with pytest.raises(InputError, match="not a public address; refused"):
         refuse_private_host(normalise_link(link))
 
 
 @pytest.mark.parametrize("host", ODD_SPELLINGS)
 def test_odd_spellings_of_non_public_addresses_are_refused(host: str) -> None:
-    with pytest.raises(LinkError, match="not a public address; refused"):
+    with pytest.raises(InputError, match="not a public address; refused"):
         refuse_private_host(normalise_link(f"http://{host}/latest/meta-data/"))
 
 
@@ -427,8 +430,8 @@ def _dumped(data: Any) -> bytes:
 
 
 def _set_channel(index: int, key: str, value: Any) -> dict[str, Any]:
-    """VALID with one key of a channel changed: 0 is the web form, 1 the email."""
-    data = yaml.safe_load(VALID)
+    """The valid file with one key of a channel changed: 0 is the web form, 1 the email."""
+    data: dict[str, Any] = yaml.safe_load(VALID)
     data["channels"][index][key] = value
     return data
 
@@ -486,7 +489,7 @@ mutations: st.SearchStrategy[Mutation] = st.one_of(
 )  # fmt: skip
 
 
-def _refusal_names_file_and_field(error: PlatformFileError, path: Path, field: str | None) -> None:
+def _refusal_names_file_and_field(error: DataFileError, path: Path, field: str | None) -> None:
     message = str(error)
     assert "\n" not in message, message
     assert "\r" not in message, message
@@ -496,10 +499,10 @@ def _refusal_names_file_and_field(error: PlatformFileError, path: Path, field: s
         assert message.startswith(f"{path}: {field}"), (field, message)
 
 
-def _refusal(load: Callable[[], object]) -> PlatformFileError | None:
+def _refusal(load: Callable[[], object]) -> DataFileError | None:
     try:
         load()
-    except PlatformFileError as error:
+    except DataFileError as error:
         return error
     return None
 
@@ -547,8 +550,11 @@ def test_a_mutated_platform_file_is_refused_naming_file_and_field_and_the_others
 def test_platforms_check_reports_a_mutated_file_in_one_line(tmp_path: Path) -> None:
     directory, _others = _platforms(tmp_path)
     path = directory / "fotogram.yaml"
-    variables = base_environment(
-        directory, 1, f"sqlite:///{tmp_path / 'check.db'}", UNREACHABLE_BROKER, "hostile-"
+    variables = local_environment(
+        database_url=f"sqlite:///{tmp_path / 'check.db'}",
+        broker_url=UNREACHABLE_BROKER,
+        platforms_dir=directory,
+        secret_key=generate_key(),
     )
     runner = CliRunner()
 

@@ -27,7 +27,7 @@ def test_a_name_that_re_binds_to_loopback_after_the_check_is_refused_at_the_conn
 ) -> None:
     # DNS re-binding: the name answered a public address when it was checked, and loopback
     # when the connection was made. The check passing stands for the first answer.
-    monkeypatch.setattr("takedown.safety.netguard.check_public", lambda host, port: None)
+    monkeypatch.setattr("takedown.safety.netguard.check_public", lambda _host, _port: None)
     path = f"/guard/{uuid.uuid4().hex[:8]}"
     site.script(path, Reply(200, "secret admin page"))
     refused = r"connected to 127\.0\.0\.1, which is not a public address"

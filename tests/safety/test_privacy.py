@@ -3,7 +3,6 @@ and nothing identifying in the broker or the logs."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -18,18 +17,18 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
 from takedown.cases import erasure
-from takedown.cases.fields import InputError
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.service import find_case, open_case
+from takedown.cases.service import find_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.cli import main
 from takedown.config import Settings
 from takedown.delivery.deliver import deliver
+from takedown.errors import ConfigError, Conflict
 from takedown.messages.notifications import record_event
 from takedown.monitoring.deadlines import mark_overdue
 from takedown.monitoring.visits import items_to_check
-from takedown.safety.crypto import KeyProblem, generate_key
+from takedown.safety.crypto import generate_key
 from takedown.safety.redaction import install_log_redaction
 from takedown.store.db import get_engine, migrate, session_scope
 from takedown.store.encryption import keyring
@@ -48,12 +47,13 @@ from takedown.store.models import (
 )
 from takedown.store.rekey import rotate
 from takedown.store.states import RequestState
+from takedown.testing.cases import TEST_ACTOR, open_test_case, wait_at_rest
+from takedown.testing.environment import Configure
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
+from takedown.testing.stack import Stack
 from takedown.worker import tasks
 from takedown.worker.publish import publish_now
-from tests.conftest import Stack, _postgres_database, configure
-from tests.delivery.test_delivery import wait_at_rest
 
 NAME, EMAIL, PHONE = "Aino Virtanen", "aino.virtanen@example.org", "+358 40 123 4567"
 NOTES = "Ex-partner threatened to post more"
@@ -63,27 +63,27 @@ IDENTIFYING = [NAME, EMAIL, PHONE, NOTES, *LINKS, "secret-1", "secret-2"]
 
 @pytest.fixture
 def own_database(
-    environment: Settings,
+    environment: Settings,  # noqa: ARG001 (the fakes' settings, which this test keeps)
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    configure: Configure,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Settings]:
     """A new, empty database of this test's own (not migrated), of the same kind: for tests
     that rewrite every row, which the shared PostgreSQL database of plain tests must not see."""
-    with contextlib.ExitStack() as stack:
-        if database_url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / 'own.db'}"
-        else:
-            url = stack.enter_context(_postgres_database())
-        yield configure(monkeypatch, TAKEDOWN_DATABASE_URL=url)
-        get_engine().dispose()
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    yield configure(TAKEDOWN_DATABASE_URL=url)
+    get_engine().dispose()
 
 
 def open_full_case(settings: Settings) -> str:
     with session_scope() as session:
-        case = open_case(session, NAME, EMAIL, "fi")
+        case = open_test_case(session, victim_name=NAME, victim_email=EMAIL)
         case.victim_phone, case.notes = PHONE, NOTES
-        add_links(session, case, LINKS, catalogue_for(settings.platforms_dir))
+        add_links(session, case, LINKS, catalogue_for(settings.platforms_dir), actor=TEST_ACTOR)
         return case.id
 
 
@@ -136,7 +136,9 @@ def test_links_are_found_again_by_a_keyed_hash_not_a_plain_one(environment: Sett
     case_id = open_full_case(environment)
     with session_scope() as session:
         case = find_case(session, case_id)
-        again = add_links(session, case, [LINKS[0]], catalogue_for(environment.platforms_dir))
+        again = add_links(
+            session, case, [LINKS[0]], catalogue_for(environment.platforms_dir), actor=TEST_ACTOR
+        )
         assert again.already_there == [LINKS[0]]
         stored = session.scalar(select(Item.url_hash).where(Item.case_id == case_id))
     plain = {hashlib.sha256(link.encode()).hexdigest() for link in LINKS}
@@ -145,8 +147,9 @@ def test_links_are_found_again_by_a_keyed_hash_not_a_plain_one(environment: Sett
     assert stored in {keyring().link_hash(link) for link in LINKS}
 
 
+@pytest.mark.usefixtures("environment")
 def test_without_a_key_nothing_is_stored_and_the_error_says_what_to_set(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch
+    configure: Configure,
 ) -> None:
     with session_scope() as session:
         before = session.scalar(select(func.count()).select_from(Case))
@@ -155,7 +158,7 @@ def test_without_a_key_nothing_is_stored_and_the_error_says_what_to_set(
         ("", "Error: TAKEDOWN_SECRET_KEY is not set; generate a key with `takedown keys generate`"),
         (f"{generate_key()},not-a-key", "Error: TAKEDOWN_SECRET_KEY: key 2 is not a Fernet key"),
     ]:
-        configure(monkeypatch, TAKEDOWN_SECRET_KEY=secret)
+        configure(TAKEDOWN_SECRET_KEY=secret)
         result = CliRunner().invoke(main, new_case)
         assert result.exit_code == 1
         assert result.output.startswith(message)
@@ -165,7 +168,7 @@ def test_without_a_key_nothing_is_stored_and_the_error_says_what_to_set(
 
 
 def test_rotation_re_encrypts_everything_under_the_new_key(
-    own_database: Settings, monkeypatch: pytest.MonkeyPatch
+    own_database: Settings, configure: Configure
 ) -> None:
     environment = own_database
     migrate()
@@ -173,28 +176,32 @@ def test_rotation_re_encrypts_everything_under_the_new_key(
     case_id = open_full_case(environment)
     new = generate_key()
     # The new key first: new values are encrypted under it, old ones still read.
-    configure(monkeypatch, TAKEDOWN_SECRET_KEY=f"{new},{old}")
+    configure(TAKEDOWN_SECRET_KEY=f"{new},{old}")
     with session_scope() as session:
         case = find_case(session, case_id)
         assert case.victim_name == NAME
         # Links hashed under the old key are still found before the rotation.
-        found = add_links(session, case, LINKS, catalogue_for(environment.platforms_dir))
+        found = add_links(
+            session, case, LINKS, catalogue_for(environment.platforms_dir), actor=TEST_ACTOR
+        )
         assert found.already_there == LINKS
-    rotation = rotate(get_engine(), keyring())
+    rotation = rotate(get_engine(), keyring(), actor=TEST_ACTOR)
     assert rotation.values["cases.victim_name"] == 1
     assert rotation.values["items.url"] == 2
     assert rotation.link_hashes == 2
     # The old key retired: everything still reads, and links are still found.
-    configure(monkeypatch, TAKEDOWN_SECRET_KEY=new)
+    configure(TAKEDOWN_SECRET_KEY=new)
     with session_scope() as session:
         case = find_case(session, case_id)
         assert (case.victim_email, case.victim_phone, case.notes) == (EMAIL, PHONE, NOTES)
         assert [item.url for item in case.items] == LINKS
-        found = add_links(session, case, LINKS, catalogue_for(environment.platforms_dir))
+        found = add_links(
+            session, case, LINKS, catalogue_for(environment.platforms_dir), actor=TEST_ACTOR
+        )
         assert found.already_there == LINKS
     # And the old key alone opens nothing any more.
-    configure(monkeypatch, TAKEDOWN_SECRET_KEY=old)
-    with session_scope() as session, pytest.raises(KeyProblem, match="cannot be decrypted"):
+    configure(TAKEDOWN_SECRET_KEY=old)
+    with session_scope() as session, pytest.raises(ConfigError, match="cannot be decrypted"):
         find_case(session, case_id).victim_name  # noqa: B018
 
 
@@ -203,7 +210,7 @@ def queued_case_with_history(settings: Settings) -> str:
     case_id = open_full_case(settings)
     with session_scope() as session:
         case = find_case(session, case_id)
-        queue_case(session, case, catalogue_for(settings.platforms_dir))
+        queue_case(session, case, catalogue_for(settings.platforms_dir), actor=TEST_ACTOR)
         item = case.items[0]
         session.add(
             Check(
@@ -250,7 +257,7 @@ def test_erasing_a_case_removes_identity_and_links_and_keeps_anonymous_counts(
     other_id = open_full_case(environment)  # another victim's case is left alone
     assert all(counts(case_id).values())
     with session_scope() as session:
-        kept = erasure.erase_case(session, find_case(session, case_id), utcnow())
+        kept = erasure.erase_case(session, find_case(session, case_id), utcnow(), actor=TEST_ACTOR)
     assert kept["links"] == 2
     assert kept["requests_by_state"] == {"queued": 2}
     assert dict.fromkeys(counts(case_id), 0) == counts(case_id)
@@ -265,10 +272,12 @@ def test_erasing_a_case_removes_identity_and_links_and_keeps_anonymous_counts(
         assert case.erased_at is not None
         assert json.loads(case.erased_summary or "{}")["links"] == 2
         assert find_case(session, other_id).victim_name == NAME
-        with pytest.raises(InputError, match="was erased on"):
-            add_links(session, case, LINKS, catalogue_for(environment.platforms_dir))
-        with pytest.raises(erasure.ErasureRefused, match="already erased"):
-            erasure.erase_case(session, case, utcnow())
+        with pytest.raises(Conflict, match="was erased on"):
+            add_links(
+                session, case, LINKS, catalogue_for(environment.platforms_dir), actor=TEST_ACTOR
+            )
+        with pytest.raises(Conflict, match="already erased"):
+            erasure.erase_case(session, case, utcnow(), actor=TEST_ACTOR)
 
 
 def test_a_case_with_a_request_being_sent_is_not_erased_until_it_finishes(
@@ -278,8 +287,8 @@ def test_a_case_with_a_request_being_sent_is_not_erased_until_it_finishes(
     with session_scope() as session:
         request = find_case(session, case_id).items[0].requests[0]
         request.state = RequestState.SENDING
-    with session_scope() as session, pytest.raises(erasure.ErasureRefused, match="being sent"):
-        erasure.erase_case(session, find_case(session, case_id), utcnow())
+    with session_scope() as session, pytest.raises(Conflict, match="being sent"):
+        erasure.erase_case(session, find_case(session, case_id), utcnow(), actor=TEST_ACTOR)
     assert counts(case_id)["items"] == 2
 
 
@@ -289,14 +298,14 @@ def test_closing_needs_every_request_settled_and_stops_the_checks(
     case_id = queued_case_with_history(environment)
     with session_scope() as session:
         case = find_case(session, case_id)
-        with pytest.raises(erasure.ErasureRefused, match="still has 2 request"):
-            erasure.close_case(session, case, utcnow())
+        with pytest.raises(Conflict, match="still has 2 request"):
+            erasure.close_case(session, case, utcnow(), actor=TEST_ACTOR)
         for item in case.items:
             item.requests[0].state = RequestState.SENT
         links = {item.id for item in case.items}
     with session_scope() as session:
         assert links <= set(items_to_check(session, environment, utcnow()))
-        erasure.close_case(session, find_case(session, case_id), utcnow())
+        erasure.close_case(session, find_case(session, case_id), utcnow(), actor=TEST_ACTOR)
     with session_scope() as session:
         assert not links & set(items_to_check(session, environment, utcnow()))
         # Past its deadline, a request of a closed case gets no follow-up either.
@@ -307,15 +316,15 @@ def test_closing_needs_every_request_settled_and_stops_the_checks(
         assert not {r.id for i in find_case(session, case_id).items for r in i.requests} & set(
             overdue
         )
-        with pytest.raises(InputError, match="reopen it with takedown case reopen"):
+        with pytest.raises(Conflict, match="reopen it with takedown case reopen"):
             add_links(session, find_case(session, case_id), ["https://formsite.example/p/9"],
-                      catalogue_for(environment.platforms_dir))  # fmt: skip
+                      catalogue_for(environment.platforms_dir), actor=TEST_ACTOR)  # fmt: skip
 
 
 def test_the_nightly_job_erases_cases_closed_longer_than_the_retention_period(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch
+    environment: Settings, configure: Configure
 ) -> None:
-    configure(monkeypatch, TAKEDOWN_RETENTION_DAYS="30")
+    configure(TAKEDOWN_RETENTION_DAYS="30")
     long_closed, recently_closed, still_open = (open_full_case(environment) for _ in range(3))
     with session_scope() as session:
         find_case(session, long_closed).closed_at = utcnow() - timedelta(days=31)
@@ -341,10 +350,9 @@ def test_the_nightly_job_erases_cases_closed_longer_than_the_retention_period(
         assert find_case(session, still_open).victim_name == NAME
 
 
-def test_every_caseworker_action_is_in_the_audit_log_without_identity(
-    environment: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    configure(monkeypatch, TAKEDOWN_ACTOR="caseworker.maija")
+@pytest.mark.usefixtures("environment")
+def test_every_caseworker_action_is_in_the_audit_log_without_identity(configure: Configure) -> None:
+    configure(TAKEDOWN_ACTOR="caseworker.maija")
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -397,10 +405,10 @@ def test_after_real_deliveries_no_copy_of_the_data_shows_who_the_victim_is(
     links = [f"https://formsite.example/p/leak-{tag}", f"https://mailsite.example/p/leak-{tag}"]
     catalogue = catalogue_for(stack.settings.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, name, email, "fi")
+        case = open_test_case(session, victim_name=name, victim_email=email)
         case.victim_phone, case.notes = phone, f"notes {tag}"
-        add_links(session, case, links, catalogue)
-        request_ids = queue_case(session, case, catalogue).request_ids
+        add_links(session, case, links, catalogue, actor=TEST_ACTOR)
+        request_ids = queue_case(session, case, catalogue, actor=TEST_ACTOR).request_ids
     assert publish_now(request_ids)
     assert {wait_at_rest(request_id).state for request_id in request_ids} == {"sent"}
     # The platforms got the link (that is the point); nothing else keeps it in clear.
@@ -489,12 +497,14 @@ def test_an_older_database_is_encrypted_when_upgraded(own_database: Settings) ->
         assert (case.victim_name, case.items[0].url) == (NAME, LINKS[0])
         assert case.items[0].url_hash == keyring().link_hash(LINKS[0])
         # The unique constraint moved to the hash: the same link is found as a duplicate.
-        again = add_links(session, case, [LINKS[0]], catalogue_for(own_database.platforms_dir))
+        again = add_links(
+            session, case, [LINKS[0]], catalogue_for(own_database.platforms_dir), actor=TEST_ACTOR
+        )
         assert again.already_there == [LINKS[0]]
 
 
 def test_keys_generate_and_rotate_from_the_command_line(
-    own_database: Settings, monkeypatch: pytest.MonkeyPatch
+    own_database: Settings, configure: Configure
 ) -> None:
     runner = CliRunner()
     generated = runner.invoke(main, ["keys", "generate"])
@@ -503,12 +513,12 @@ def test_keys_generate_and_rotate_from_the_command_line(
     assert len(new) == 44  # 32 bytes, url-safe base64
     migrate()
     case_id = open_full_case(own_database)
-    configure(monkeypatch, TAKEDOWN_SECRET_KEY=f"{new},{own_database.secret_key}")
+    configure(TAKEDOWN_SECRET_KEY=f"{new},{own_database.secret_key}")
     rotated = runner.invoke(main, ["keys", "rotate"])
     assert rotated.exit_code == 0, rotated.output
     assert "cases.victim_name: 1 value(s) re-encrypted" in rotated.output
     assert "items.url_hash: 2 link hash(es) recomputed" in rotated.output
-    configure(monkeypatch, TAKEDOWN_SECRET_KEY=new)
+    configure(TAKEDOWN_SECRET_KEY=new)
     with session_scope() as session:
         assert find_case(session, case_id).victim_name == NAME
 
@@ -538,9 +548,15 @@ def test_a_platform_reply_quoting_the_victims_name_is_stored_without_it(
     site.script("/refusing/intake", Reply(400, f"<p>Report for {name}: fill in all fields</p>"))
     catalogue = catalogue_for(environment.platforms_dir)
     with session_scope() as session:
-        case = open_case(session, name, EMAIL, "en")
-        add_links(session, case, [f"https://refusing.example/p/{uuid.uuid4().hex}"], catalogue)
-        (request_id,) = queue_case(session, case, catalogue).request_ids
+        case = open_test_case(session, victim_name=name, victim_email=EMAIL, language="en")
+        add_links(
+            session,
+            case,
+            [f"https://refusing.example/p/{uuid.uuid4().hex}"],
+            catalogue,
+            actor=TEST_ACTOR,
+        )
+        (request_id,) = queue_case(session, case, catalogue, actor=TEST_ACTOR).request_ids
     deliver(request_id, environment)
     with session_scope() as session:
         request = session.get_one(RemovalRequest, request_id)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from takedown.config import bundled_dir
+from takedown.errors import RenderError
 from takedown.notices.builder import render_notice
-from takedown.safety.sandbox import RenderError, render_fields
+from takedown.safety.sandbox import render_fields
 
 TEMPLATES = bundled_dir("templates")
-CONTEXT = {
+CONTEXT: dict[str, Any] = {
     "case": {"reference": "TD-2026-ABC123"},
     "item": {"url": "https://fotogram.example/p/1"},
     "platform": {"id": "fotogram", "name": "Fotogram", "deadline_hours": 48},

@@ -7,21 +7,22 @@ zone whose offset is not a whole hour, so that a schedule read as UTC could neve
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from takedown.cases.links import add_links
-from takedown.cases.service import open_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import Check, NightlyRun
+from takedown.testing.cases import TEST_ACTOR, open_test_case
 from takedown.testing.environment import overridden_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
-from takedown.testing.smtp_sink import SmtpSink
-from tests.conftest import _wait_for, base_environment, running_worker
+from takedown.testing.processes import TakedownProcess, wait_until
 
 KATHMANDU = ZoneInfo("Asia/Kathmandu")  # UTC+05:45
 
@@ -34,18 +35,13 @@ def the_coming_minute(zone: ZoneInfo) -> datetime:
 
 def test_beat_fires_the_nightly_check_at_the_configured_local_minute(
     redis_url: str,
-    platforms_dir: Path,
+    test_environment: Callable[..., dict[str, str]],
     site: FakePlatform,
-    smtp: SmtpSink,
     tmp_path: Path,
 ) -> None:
     at = the_coming_minute(KATHMANDU)
-    variables = base_environment(
-        platforms_dir,
-        smtp.port,
-        f"sqlite:///{tmp_path / 'takedown.db'}",
-        redis_url,
-        f"takedown-beat-{uuid.uuid4().hex[:8]}-",
+    variables = test_environment(
+        f"sqlite:///{tmp_path / 'takedown.db'}", redis_url, f"takedown-beat-{uuid.uuid4().hex[:8]}-"
     )
     variables |= {"TAKEDOWN_NIGHTLY_AT": f"{at:%H:%M}", "TAKEDOWN_TIMEZONE": "Asia/Kathmandu"}
     path = f"/content/beat-{uuid.uuid4().hex[:8]}"
@@ -53,12 +49,13 @@ def test_beat_fires_the_nightly_check_at_the_configured_local_minute(
     with overridden_environment(variables) as settings:
         migrate()
         with session_scope() as session:
-            case = open_case(session, "Aino Virtanen", "aino@example.org", "fi")
+            case = open_test_case(session)
             catalogue = catalogue_for(settings.platforms_dir)
-            (item,) = add_links(session, case, [site.url(path)], catalogue).added
+            (item,) = add_links(session, case, [site.url(path)], catalogue, actor=TEST_ACTOR).added
             item_id = item.id
         log = tmp_path / "worker.log"
-        with running_worker(["--beat", "--pool", "threads"], variables, tmp_path, log):
+        environment = {**os.environ, **variables}
+        with TakedownProcess.worker(log, "--beat", "--pool", "threads", environment=environment):
             with session_scope() as session:
                 assert session.get(NightlyRun, at.date()) is None  # not before its minute
 
@@ -67,7 +64,7 @@ def test_beat_fires_the_nightly_check_at_the_configured_local_minute(
                     return session.query(Check).filter_by(item_id=item_id).count() == 1
 
             wait = (at - datetime.now(KATHMANDU)).total_seconds() + 30
-            _wait_for(checked, "the nightly check started by beat", seconds=wait)
+            wait_until(checked, wait, "the nightly check started by beat")
             with session_scope() as session:
                 run = session.get_one(NightlyRun, at.date())
                 started = run.started_at.astimezone(KATHMANDU)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -33,21 +31,19 @@ import pytest
 import sqlalchemy
 from sqlalchemy import select
 
-from takedown.cases.links import add_links
-from takedown.cases.queueing import queue_case
-from takedown.cases.service import open_case
-from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.store.db import engine_for, migrate, session_scope
-from takedown.store.models import Attempt, Item, RemovalRequest, Transition
+from takedown.store.models import Attempt, RemovalRequest, Transition
 from takedown.store.states import AT_REST, RequestState
-from takedown.testing.environment import overridden_environment
+from takedown.testing.cases import queued_case
+from takedown.testing.environment import QUICK, local_environment, overridden_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Received, Reply
+from takedown.testing.processes import TAKEDOWN, TakedownProcess, wait_until
 from takedown.testing.redis_server import RedisServer, RedisUnavailable
+from takedown.testing.services import unavailable
 from takedown.testing.smtp_sink import SmtpSink
 from takedown.worker.publish import publish, publish_now
-from tests.conftest import VENV_BIN, _postgres_database, base_environment, unavailable
 
 # Short enough that recovery shows within a test, in the proportions of production: a lost
 # message is sent again REDELIVER_AFTER after it was published, at the next sweep; a request
@@ -140,45 +136,45 @@ def faults(
     site: FakePlatform,
     smtp: SmtpSink,
     tmp_path: Path,
+    fresh_postgres_url: str,
 ) -> Iterator[Faults]:
-    with _postgres_database() as database_url:
-        prefix = f"takedown-faults-{uuid.uuid4().hex[:8]}-"
-        variables = base_environment(fault_platforms, smtp.port, database_url, broker.url(), prefix)
-        variables |= {
-            "TAKEDOWN_SWEEP_SECONDS": str(SWEEP_SECONDS),
-            "TAKEDOWN_REDELIVER_AFTER_SECONDS": str(REDELIVER_AFTER_SECONDS),
-            "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT_SECONDS),
-            "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
-            "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
-            "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
-            "TAKEDOWN_SENDER_LEASE_SECONDS": str(SENDER_LEASE_SECONDS),
-        }
-        with overridden_environment(variables) as settings:
-            migrate()
-            yield Faults(settings, variables, broker, database_url, site, smtp, tmp_path)
-            engine_for(database_url).dispose()
+    """One test's world: a PostgreSQL database of its own (dropped after it), the broker,
+    the platforms and the mail sink."""
+    database_url = fresh_postgres_url
+    prefix = f"takedown-faults-{uuid.uuid4().hex[:8]}-"
+    variables = local_environment(
+        database_url=database_url,
+        broker_url=broker.url(),
+        platforms_dir=fault_platforms,
+        secret_key=os.environ["TAKEDOWN_SECRET_KEY"],
+        queue_prefix=prefix,
+        smtp_port=smtp.port,
+    )
+    variables |= QUICK | {
+        "TAKEDOWN_SWEEP_SECONDS": str(SWEEP_SECONDS),
+        "TAKEDOWN_REDELIVER_AFTER_SECONDS": str(REDELIVER_AFTER_SECONDS),
+        "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT_SECONDS),
+        "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
+        "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
+        "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
+        "TAKEDOWN_SENDER_LEASE_SECONDS": str(SENDER_LEASE_SECONDS),
+    }
+    with overridden_environment(variables) as settings:
+        migrate()
+        yield Faults(settings, variables, broker, database_url, site, smtp, tmp_path)
+        engine_for(database_url).dispose()
 
 
 # ---------------------------------------------------------------------------- workers
 
 
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log: Path
-    log_start: int  # where this run's lines begin in a log a worker before it wrote to
-
-    def lines(self) -> str:
-        with self.log.open("rb") as log:
-            log.seek(self.log_start)
-            return log.read().decode("utf-8", "replace")
-
+class Worker(TakedownProcess):
     def sweeps(self) -> int:
         return self.lines().count("takedown.tasks.sweep[") // 2  # received, then succeeded
 
     def kill_the_process_that_sent(self, submission: Received) -> int:
         """SIGKILL the pool process whose connection carried this submission."""
-        for child in psutil.Process(self.process.pid).children():
+        for child in psutil.Process(self.pid).children():
             try:
                 ports = {c.laddr.port for c in child.net_connections("tcp") if c.laddr}
             except psutil.NoSuchProcess:  # one killed a moment ago, not yet replaced
@@ -188,52 +184,27 @@ class Worker:
                 return int(child.pid)
         raise AssertionError("no pool process holds the submission's connection")
 
-    def kill_everything(self) -> None:
-        """SIGKILL to the whole process group: the main process, its pool and its beat."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
 
 @contextmanager
 def worker(faults: Faults, name: str, *, beat: bool = True) -> Iterator[Worker]:
     """A `takedown worker` (prefork, two processes) in a process group of its own, so that
     it can be killed whole. A second worker of the same name reuses the directory, and so
     the beat schedule file, as a restarted service would."""
-    workdir = faults.workdir / name
-    workdir.mkdir(exist_ok=True)
-    log = workdir / "worker.log"
-    log.touch()
-    start = log.stat().st_size
-    args = ["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency", "2"]
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "takedown"), *args, *(["--beat"] if beat else [])],
-            cwd=workdir,
-            env={**os.environ, **faults.variables},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    running = Worker(process, log, start)
+    options = ["--loglevel", "INFO", "--pool", "prefork", "--concurrency", "2"]
+    command = [str(TAKEDOWN), "worker", *options, *(["--beat"] if beat else [])]
+    log = faults.workdir / name / "worker.log"
+    running = Worker(command, log, {**os.environ, **faults.variables})
     try:
-        wait_for(lambda: " ready." in running.lines(), 60, f"worker {name} to start")
-        yield running
+        yield running.start().wait_ready(60)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+        running.stop(20)
 
 
 def wait_for(condition: Callable[[], object], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds:.0f} s for {what}")
-        time.sleep(0.05)
+    try:
+        wait_until(condition, seconds, what)
+    except TimeoutError as error:
+        raise AssertionError(str(error)) from None
 
 
 def several_sweeps_later(running: Worker) -> None:
@@ -254,17 +225,7 @@ def links(platform: str, count: int) -> list[str]:
 
 def queue_links(faults: Faults, urls: list[str], *, publish_them: bool = True) -> dict[str, str]:
     """One case with these links, a queued request for each; {request id: link}."""
-    catalogue = catalogue_for(faults.settings.platforms_dir)
-    with session_scope() as session:
-        case = open_case(session, "Aino Virtanen", "aino@example.org", "en")
-        add_links(session, case, urls, catalogue)
-        queued = queue_case(session, case, catalogue)
-        rows = session.execute(
-            select(RemovalRequest.id, Item.url)
-            .join(Item, RemovalRequest.item_id == Item.id)
-            .where(RemovalRequest.id.in_(queued.request_ids))
-        )
-        requests = {request_id: url for request_id, url in rows}  # noqa: C416
+    requests = queued_case(faults.settings, urls, language="en").links
     if publish_them:
         assert publish_now(list(requests))
     return requests
@@ -391,7 +352,7 @@ def test_a_worker_killed_whole_mid_submission_is_recovered_by_a_fresh_worker(
         wait_for(lambda: submissions(faults, *held.values()), 30, "the held submission")
         behind = queue_links(faults, links("steadyform", 12))
         wait_for(lambda: count_in(behind, "sent") >= 2, 30, "two requests behind it sent")
-        first.kill_everything()
+        first.kill_group()
     requests = held | behind
     left = [request_id for request_id, s in seen(behind).items() if s.state != "sent"]
     assert left, "the kill came too late to leave anything to recover"
