@@ -7,15 +7,17 @@ from sqlalchemy import func, select
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.reading import case_status
+from takedown.cases.reading import case_status, list_cases
 from takedown.cases.service import find_case
 from takedown.catalogue.platforms import catalogue_for
-from takedown.config import Settings
+from takedown.config import Settings, get_settings
+from takedown.contacts.abuse_contacts import Suggestion
+from takedown.delivery.lifecycle import move, record_sent
 from takedown.errors import InputError
 from takedown.store.db import session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import RequestState
-from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.cases import TEST_ACTOR, open_test_case, queued_case
 from takedown.testing.environment import Configure
 
 
@@ -184,3 +186,38 @@ def test_a_link_to_a_non_public_address_is_refused_and_nothing_is_stored(
             actor=TEST_ACTOR,
         )
         assert len(added.added) == 2
+
+
+def test_the_case_list_counts_every_request_that_reached_its_platform(
+    environment: Settings,
+) -> None:
+    queued = queued_case(
+        environment, ["https://mailsite.example/p/1", "https://formsite.example/p/2"]
+    )
+    with session_scope() as session:
+        first, second = (session.get_one(RemovalRequest, rid) for rid in queued.request_ids)
+        for request in (first, second):
+            move(session, request, RequestState.SENDING, "test")
+            record_sent(session, request, "T-1", 48, "test")
+        # The first was removed since, the second passed its deadline: both were sent.
+        move(session, first, RequestState.REMOVED, "test")
+        move(session, second, RequestState.OVERDUE, "test")
+    with session_scope() as session:
+        (summary,) = [row for row in list_cases(session) if row.id == queued.case_id]
+    assert (summary.links, summary.sent) == (2, 2)
+
+
+@pytest.mark.usefixtures("environment")
+def test_a_basis_chosen_by_the_caseworker_applies_to_abuse_contact_requests_too() -> None:
+    with session_scope() as session:
+        case = open_test_case(session, country="FI")  # the DSA would be chosen for FI
+        catalogue = catalogue_for(get_settings().platforms_dir)
+        added = add_links(
+            session, case, ["https://nowhere.example/x.jpg"], catalogue, actor=TEST_ACTOR
+        )
+        contacts = {added.unmatched[0].id: Suggestion("abuse@hoster.example", "RDAP said so")}
+        queued = queue_case(
+            session, case, catalogue, actor=TEST_ACTOR, basis="terms", contacts=contacts
+        )
+        (request_id,) = queued.awaiting_contact
+        assert session.get_one(RemovalRequest, request_id).legal_basis == "terms"

@@ -9,10 +9,13 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from takedown.config import bundled_dir
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
 from takedown.testing.processes import TAKEDOWN
@@ -355,3 +358,60 @@ def test_a_caseworker_changes_the_facts_and_the_law_of_a_request_not_yet_sent(
     assert takedown("notice", "basis", request["id"], "terms").returncode == 0
     (item,) = json.loads(takedown("status", case_id, "--json").stdout)["items"]
     assert item["requests"][0]["legal_basis"] == "terms"
+
+
+def sent_by_hand_to_an_abuse_contact(takedown: Run) -> tuple[str, dict[str, Any]]:
+    """A link on no known platform, its request marked sent by hand: (case id, request)."""
+    case_id = new_case(takedown)
+    takedown("case", "add-urls", case_id, "https://nowhere.example/x.jpg")
+    takedown("queue", case_id)
+    (item,) = json.loads(takedown("status", case_id, "--json").stdout)["items"]
+    marked = takedown("mark-sent", item["requests"][0]["id"], "--ticket", "AB-1")
+    assert marked.returncode == 0, marked.stderr
+    (item,) = json.loads(takedown("status", case_id, "--json").stdout)["items"]
+    return case_id, item["requests"][0]
+
+
+def test_a_request_sent_by_hand_to_an_abuse_contact_gets_its_deadline(takedown: Run) -> None:
+    _, request = sent_by_hand_to_an_abuse_contact(takedown)
+    assert (request["platform"], request["state"], request["ticket"]) == (
+        "_abuse-contact",
+        "sent",
+        "AB-1",
+    )
+    sent, deadline = (datetime.fromisoformat(request[key]) for key in ("sent_at", "deadline_at"))
+    assert deadline - sent == timedelta(hours=72)  # an abuse contact's, so it can go overdue
+
+
+def test_changing_the_law_of_a_request_already_sent_is_refused_in_its_own_words(
+    takedown: Run,
+) -> None:
+    _, request = sent_by_hand_to_an_abuse_contact(takedown)
+    result = takedown("notice", "basis", request["id"], "terms")
+    refused(result, f"request {request['id'][:8]} is sent; changing the legal basis is only for")
+    assert "withdraw" not in result.stderr
+
+
+def test_updating_only_the_notes_says_they_were_saved(takedown: Run) -> None:
+    case_id = new_case(takedown)
+    updated = takedown("case", "update", case_id, "--notes", "called back on Monday")
+    assert updated.returncode == 0, updated.stderr
+    assert "the caseworker's notes saved" in updated.stdout
+    phone = takedown("case", "update", case_id, "--victim-phone", "+358 40 123 4567")
+    assert "the victim's phone saved" in phone.stdout
+
+
+def test_the_catalogue_is_checked_on_a_fresh_install_with_a_marked_stand_in_notifier(
+    takedown: Run,
+) -> None:
+    unset = {"TAKEDOWN_NOTIFIER_NAME": "", "TAKEDOWN_NOTIFIER_EMAIL": ""}
+    bundled = {"TAKEDOWN_PLATFORMS_DIR": str(bundled_dir("platforms"))}
+    checked = takedown("platforms", "check", **unset, **bundled)
+    assert checked.returncode == 0, checked.stderr
+    assert "are valid" in checked.stdout
+    assert "stand-in notifier" in " ".join(checked.stdout.split())
+    linted = takedown("notice", "lint", **unset)
+    assert linted.returncode == 0, linted.stderr
+    assert "FAIL" not in linted.stdout
+    # What really needs the organisation names the settings, not a platform file.
+    refused(takedown("worker", **unset), "TAKEDOWN_NOTIFIER_NAME and TAKEDOWN_NOTIFIER_EMAIL must")
