@@ -31,9 +31,12 @@ class Choice:
 
 def why_not(basis_id: str, facts: Facts, platform: Platform, legal: Legal) -> str | None:
     """Why this basis cannot carry a notice for this case to this platform, or None."""
-    basis = legal.basis(basis_id)
     if basis_id not in platform.legal_bases:
-        return f"{basis.name}: {platform.name} is not listed as bound by it"
+        # Before the legal data is asked: a basis it lacks concerns only the platforms
+        # bound by it.
+        name = legal.bases[basis_id].name if basis_id in legal.bases else basis_id
+        return f"{name}: {platform.name} is not listed as bound by it"
+    basis = legal.basis(basis_id)
     if basis_id == "dsa":
         if facts.country is None:
             return f"{basis.name}: the victim's country is not set (case update --country)"

@@ -18,6 +18,7 @@ from takedown.cli.errors import user_errors
 from takedown.cli.tables import overdue_view
 from takedown.messages.alerts import acknowledge as acknowledge_alert
 from takedown.messages.alerts import open_alerts
+from takedown.store.states import MessageState
 
 
 @click.command("check", help="Check now whether links are still online; print what changed.")
@@ -67,6 +68,8 @@ def alerts(acknowledge: int | None, as_json: bool) -> None:
         console.print(f"Alert {acknowledge} acknowledged.")
     for row in rows:
         console.print(f"[bold yellow]{row.id}[/]  {row.case}  {row.at[:16]}  {row.what}")
+        if row.email == MessageState.FAILED:
+            console.print(f"      [red]not emailed: {row.email_error}[/]", highlight=False)
     if not rows:
         console.print("No open alerts.")
 

@@ -16,9 +16,9 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from takedown.catalogue.bases import deadline_hours
 from takedown.catalogue.legal import legal_for
 from takedown.catalogue.schema import Platform
+from takedown.channels.backoff import retry_delay
 from takedown.channels.base import Outcome, Result
 from takedown.config import Settings
-from takedown.delivery.backoff import retry_delay
 from takedown.delivery.lifecycle import move, record_sent
 from takedown.delivery.prepare import Prepared
 from takedown.messages.notifications import record_event

@@ -10,7 +10,7 @@ hand). Alerts name the case reference and the request, never the link: the link 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select, update
@@ -20,11 +20,12 @@ from takedown.channels.base import Outcome, Result
 from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
 from takedown.errors import NotFound
+from takedown.messages.outbox import ALERT_EMAILS, claim, due_now, flag_stuck, record_outcome
 from takedown.store.audit import record
 from takedown.store.db import session_scope
 from takedown.store.models import Alert, Case, Item, RemovalRequest, utcnow
 from takedown.store.read_models import OpenAlert
-from takedown.store.states import RequestState
+from takedown.store.states import MessageState, RequestState
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ def raise_for_request(session: Session, request: RemovalRequest, state: str) -> 
                 what=what,
             )
         )
+
+
+def raise_for_case(session: Session, case_id: str, what: str) -> None:
+    """An alert about the case alone (a progress email to its victim)."""
+    session.add(Alert(case_id=case_id, what=what))
 
 
 def raise_for_link(session: Session, item: Item, what: str) -> None:
@@ -98,64 +104,42 @@ def acknowledge(session: Session, alert_id: int, *, actor: str) -> None:
 
 def email_due(settings: Settings, now: datetime | None = None) -> int:
     """Email the open alerts not emailed yet to the caseworkers' address, all in one message;
-    the number of alerts it told of."""
+    the number of alerts it told of. A failure that may pass is tried again later; one that
+    will not (a mail server refusing the address) stops, and `takedown alerts` shows it."""
     if settings.caseworker_email is None:
         return 0
     now = now or utcnow()
     with session_scope() as session:
-        claimed = _claim(session, now)
-        if not claimed:
-            return 0
+        ids = list(
+            session.scalars(
+                select(Alert.id).where(due_now(ALERT_EMAILS, now), Alert.acknowledged_at.is_(None))
+            )
+        )
+        if not ids or not claim(session, ALERT_EMAILS, ids, now):
+            return 0  # nothing to tell, or another worker is telling these
         try:
-            message: EmailMessage | None = _message(session, claimed, settings)
-        except ValueError as error:  # UnsafeHeader: retried below, like a refusal
+            message = _message(session, ids, settings)
+        except ValueError as error:  # UnsafeHeader: nothing can make this message sendable
             message = None
             unbuilt = Result(Outcome.PERMANENT, error=f"the email could not be built: {error}")
-    if message is not None:
-        result = EmailSender(settings).transmit(message, settings.caseworker_email)
-    else:
-        result = unbuilt
+    result = (
+        EmailSender(settings).transmit(message, settings.caseworker_email)
+        if message is not None
+        else unbuilt
+    )
     with session_scope() as session:
-        rows = session.scalars(select(Alert).where(Alert.id.in_(claimed))).all()
-        # A message that may have arrived counts as sent: a caseworker can live with missing
-        # a duplicate, and the alerts stay in `takedown alerts` anyway.
-        if result.outcome in (Outcome.DELIVERED, Outcome.AMBIGUOUS):
-            return len(rows)
-        for alert in rows:
-            alert.emailed_at = None
-            alert.email_attempts += 1
-            alert.email_error = result.error
-            delay = settings.retry_base_seconds * 2 ** (alert.email_attempts - 1)
-            alert.email_next_at = now + timedelta(seconds=min(delay, settings.retry_max_seconds))
-    log.warning("caseworker alerts not emailed (will try again): %s", result.error)
+        state = record_outcome(session, ALERT_EMAILS, ids, result, settings, now)
+    if state == MessageState.SENT:
+        return len(ids)
+    again = "will try again" if state == MessageState.PENDING else "not tried again"
+    log.warning("caseworker alerts not emailed (%s): %s", again, result.error)
     return 0
 
 
-def _claim(session: Session, now: datetime) -> list[int]:
-    """Stamp the alerts to tell as emailed before sending, so that two workers running this
-    at once never both send them; the stamp is lifted again if the send fails."""
-    due = list(
-        session.scalars(
-            select(Alert.id).where(
-                Alert.emailed_at.is_(None),
-                Alert.acknowledged_at.is_(None),
-                (Alert.email_next_at.is_(None)) | (Alert.email_next_at <= now),
-            )
-        )
-    )
-    if not due:
-        return []
-    stamped = session.execute(
-        update(Alert)
-        .where(Alert.id.in_(due), Alert.emailed_at.is_(None))
-        .values(emailed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if stamped.rowcount != len(due):  # type: ignore[attr-defined]
-        session.rollback()  # another worker is telling these
-        return []
-    session.commit()
-    return due
+def flag_stuck_emails(session: Session, settings: Settings, now: datetime) -> int:
+    """Alert emails whose worker stopped while sending them: ambiguous, not sent again (the
+    alerts stay in `takedown alerts`). How many."""
+    return len(flag_stuck(session, ALERT_EMAILS, settings, now))
 
 
 def _message(session: Session, alert_ids: list[int], settings: Settings) -> EmailMessage:

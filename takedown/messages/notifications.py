@@ -19,13 +19,16 @@ from email.message import EmailMessage
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from takedown.channels.base import Outcome, Result
 from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
 from takedown.errors import RenderError
+from takedown.messages.alerts import raise_for_case
+from takedown.messages.outbox import NOTIFICATIONS, claim, due_now, record_outcome, settle
+from takedown.messages.outbox import flag_stuck as outbox_flag_stuck
 from takedown.safety.sandbox import Rendered, render_template
 from takedown.store.db import session_scope
 from takedown.store.models import Case, Item, Notification, utcnow
+from takedown.store.states import LinkStatus, MessageState
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ URGENT = "all_removed"
 def record_event(session: Session, case_id: str, event: str) -> None:
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
-    session.add(Notification(case_id=case_id, event=event, state="pending"))
+    session.add(Notification(case_id=case_id, event=event, state=MessageState.PENDING))
 
 
 def record_removals(session: Session, case_ids: list[str]) -> None:
@@ -53,7 +56,7 @@ def record_removals(session: Session, case_ids: list[str]) -> None:
     session.flush()
     rows = session.execute(
         select(Item.case_id, func.count())
-        .where(Item.case_id.in_(set(case_ids)), Item.status != "removed")
+        .where(Item.case_id.in_(set(case_ids)), Item.status != LinkStatus.REMOVED)
         .group_by(Item.case_id)
     )
     remaining: dict[str, int] = dict(rows.all())
@@ -78,10 +81,7 @@ def due_cases(session: Session, settings: Settings, now: datetime) -> list[Pendi
     everything has been removed."""
     rows = session.execute(
         select(Notification.case_id, Notification.id, Notification.event)
-        .where(
-            Notification.state == "pending",
-            (Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at <= now),
-        )
+        .where(due_now(NOTIFICATIONS, now))
         .order_by(Notification.case_id, Notification.created_at, Notification.id)
     ).all()
     by_case: dict[str, Pending] = {}
@@ -94,7 +94,7 @@ def due_cases(session: Session, settings: Settings, now: datetime) -> list[Pendi
     for pending in by_case.values():
         last_sent = session.scalar(
             select(func.max(Notification.sent_at)).where(
-                Notification.case_id == pending.case_id, Notification.state == "sent"
+                Notification.case_id == pending.case_id, Notification.state == MessageState.SENT
             )
         )
         if URGENT in pending.events or last_sent is None or last_sent <= quiet_since:
@@ -104,7 +104,7 @@ def due_cases(session: Session, settings: Settings, now: datetime) -> list[Pendi
 
 def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
     total = len(case.items)
-    removed = sum(item.status == "removed" for item in case.items)
+    removed = sum(item.status == LinkStatus.REMOVED for item in case.items)
     context = {
         "case": {"reference": case.reference},
         "organisation": {"name": settings.notifier_name, "email": settings.notifier_email},
@@ -113,10 +113,10 @@ def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
     }
     kinds = set(events)
     name = kinds.pop() if len(kinds) == 1 else "digest"
-    notice = render_template(
+    message = render_template(
         settings.templates_dir, f"notifications/{name}/{case.language}.j2", case.language, context
     )
-    text = (notice.subject + "\n" + notice.body).casefold()
+    text = (message.subject + "\n" + message.body).casefold()
     leaks = ["http", "www."] + [item.url.casefold() for item in case.items]
     leaks += [item.host.casefold() for item in case.items]
     for leak in leaks:
@@ -126,18 +126,18 @@ def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
                 f"the notification notifications/{name}/{case.language}.j2 mentions a link "
                 "or a web address; it was not sent"
             )
-    return notice
+    return message
 
 
-def message_to_victim(case: Case, notice: Rendered, settings: Settings) -> EmailMessage:
+def message_to_victim(case: Case, message: Rendered, settings: Settings) -> EmailMessage:
     if case.victim_email is None:
         raise ValueError(f"case {case.reference} was erased; it has no address to write to")
     return email_message(
         settings,
         sender_name=settings.notifier_name,
         to=case.victim_email,
-        subject=notice.subject,
-        body=notice.body,
+        subject=message.subject,
+        body=message.body,
         language=case.language,
     )
 
@@ -150,74 +150,50 @@ def send_due(settings: Settings, now: datetime | None = None) -> int:
     return sum(_send_case(pending, settings, now) for pending in due)
 
 
-def _claim(session: Session, pending: Pending) -> bool:
-    claimed = session.execute(
-        update(Notification)
-        .where(Notification.id.in_(pending.notification_ids), Notification.state == "pending")
-        .values(state="sending")
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != len(pending.notification_ids):  # type: ignore[attr-defined]
-        session.rollback()  # another worker is telling these
-        return False
-    session.commit()
-    return True
-
-
 def _send_case(pending: Pending, settings: Settings, now: datetime) -> int:
+    ids = pending.notification_ids
     with session_scope() as session:
-        if not _claim(session, pending):
-            return 0
+        if not claim(session, NOTIFICATIONS, ids, now):
+            return 0  # another worker is telling these
         case = session.get_one(Case, pending.case_id)
         if not case.notify:
-            _settle(session, pending, "skipped", "the victim asked not to get these emails")
+            why = "the victim asked not to get these emails"
+            settle(session, NOTIFICATIONS, ids, MessageState.SKIPPED, why)
             return 0
         try:
-            notice = compose(case, pending.events, settings)
-            message = message_to_victim(case, notice, settings)
+            message = message_to_victim(case, compose(case, pending.events, settings), settings)
         except (RenderError, ValueError) as error:
             log.error("case %s: notification not composed: %s", case.reference, error)
-            _settle(session, pending, "failed", str(error))
+            settle(session, NOTIFICATIONS, ids, MessageState.FAILED, str(error))
+            tell_caseworker(session, pending.case_id, f"could not be written: {error}")
             return 0
     result = EmailSender(settings).transmit(message, str(message["To"]))
     with session_scope() as session:
-        return _record(session, pending, result, str(message["Message-ID"]), settings, now)
-
-
-def _settle(session: Session, pending: Pending, state: str, error: str | None) -> None:
-    session.execute(
-        update(Notification)
-        .where(Notification.id.in_(pending.notification_ids))
-        .values(state=state, last_error=error)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _record(
-    session: Session,
-    pending: Pending,
-    result: Result,
-    message_id: str,
-    settings: Settings,
-    now: datetime,
-) -> int:
-    rows = session.scalars(
-        select(Notification).where(Notification.id.in_(pending.notification_ids))
-    ).all()
-    # An ambiguous send may well have arrived: telling the victim twice is worse than once.
-    if result.outcome in (Outcome.DELIVERED, Outcome.AMBIGUOUS):
-        for row in rows:
-            row.state, row.sent_at, row.message_id = "sent", now, message_id
-            row.last_error = result.error
-        return 1
-    for row in rows:
-        row.attempts += 1
-        row.last_error = result.error
-        if result.outcome == Outcome.TRANSIENT and row.attempts < settings.max_attempts:
-            delay = settings.retry_base_seconds * 2 ** (row.attempts - 1)
-            row.state = "pending"
-            row.next_attempt_at = now + timedelta(seconds=min(delay, settings.retry_max_seconds))
-        else:
-            row.state = "failed"
+        state = record_outcome(session, NOTIFICATIONS, ids, result, settings, now)
+        if state == MessageState.SENT:
+            session.execute(
+                update(Notification)
+                .where(Notification.id.in_(ids))
+                .values(message_id=str(message["Message-ID"]))
+            )
+            return 1
+        if state == MessageState.FAILED:
+            tell_caseworker(session, pending.case_id, f"could not be sent: {result.error}")
     log.warning("case notification not sent: %s", result.error)
     return 0
+
+
+def tell_caseworker(session: Session, case_id: str, why: str) -> None:
+    """A progress email to the victim that will not go out, or may not have: a caseworker
+    may want to tell the victim another way."""
+    raise_for_case(session, case_id, f"a progress email to the victim {why}")
+
+
+def flag_stuck(session: Session, settings: Settings, now: datetime) -> int:
+    """Progress emails whose worker stopped while sending them: ambiguous, never sent again,
+    and the caseworker told, once per case. The number of cases."""
+    stuck = outbox_flag_stuck(session, NOTIFICATIONS, settings, now)
+    cases = sorted({row.case_id for row in stuck})
+    for case_id in cases:
+        tell_caseworker(session, case_id, "may not have been sent (its worker stopped)")
+    return len(cases)

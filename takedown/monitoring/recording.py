@@ -179,7 +179,7 @@ def _reappeared(session: Session, item: Item, settings: Settings, catalogue: Cat
     try:
         basis = choose_basis(facts_of(item.case), platform, legal_for(settings.legal_dir)).basis
     except TakedownError as error:
-        why = f"no request could be queued: {error}"
+        why = f"no request could be queued: {error.words()}"
         raise_for_link(session, item, f"content back online after removal; {why}")
         return Change(item.id, item.url, f"back online; {why}")
     raise_for_link(session, item, "content back online after removal")

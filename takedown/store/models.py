@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from typing_extensions import override
 
 from takedown.store.encryption import EncryptedText
-from takedown.store.states import RequestState
+from takedown.store.states import MessageState, RequestState
 
 
 def utcnow() -> datetime:
@@ -271,10 +271,13 @@ class Notification(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     event: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # pending / sending / sent / failed / skipped (the victim opted out)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    # A MessageState (takedown.messages.outbox).
+    state: Mapped[str] = mapped_column(String(16), default=MessageState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a worker claimed it to send: a claim older than any task may run was a worker's
+    # that died.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -282,21 +285,27 @@ class Notification(Base):
 
 class Alert(Base):
     """Something a caseworker must look at (content back online, a request that failed or may
-    have been sent, a package to submit by hand), until acknowledged."""
+    have been sent, a package to submit by hand, a progress email that may not have gone out),
+    until acknowledged. About a link and its request, or about the case alone."""
 
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"))
+    item_id: Mapped[str | None] = mapped_column(ForeignKey("items.id"))
     request_id: Mapped[str | None] = mapped_column(ForeignKey("removal_requests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     what: Mapped[str] = mapped_column(Text)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The email to TAKEDOWN_CASEWORKER_EMAIL, when one is set.
+    # The email to TAKEDOWN_CASEWORKER_EMAIL, when one is set: a MessageState, as for a
+    # victim's notification (takedown.messages.outbox).
+    email_state: Mapped[str] = mapped_column(
+        String(16), default=MessageState.PENDING, server_default=MessageState.PENDING
+    )
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_error: Mapped[str | None] = mapped_column(Text)
 
 

@@ -161,6 +161,9 @@ class OpenAlert(ReadModel):
     request: str | None
     at: str
     what: str
+    # The email to the caseworkers' address: pending, sent, failed (for good) ...
+    email: str
+    email_error: str | None
 
     @classmethod
     def of(cls, alert: Alert, case: Case) -> OpenAlert:
@@ -170,6 +173,8 @@ class OpenAlert(ReadModel):
             request=alert.request_id,
             at=alert.created_at.isoformat(),
             what=alert.what,
+            email=alert.email_state,
+            email_error=alert.email_error,
         )
 
 

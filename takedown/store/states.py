@@ -129,3 +129,39 @@ LINK_ALLOWED: dict[LinkStatus, frozenset[LinkStatus]] = {
 def check_link_transition(current: LinkStatus, new: LinkStatus) -> None:
     if new != current and new not in LINK_ALLOWED[current]:
         raise Conflict(f"a link that is {current} cannot become {new}")
+
+
+class MessageState(StrEnum):
+    """An email to a person: a victim's progress email, or the caseworkers' alert email."""
+
+    PENDING = "pending"  # waiting to be sent, now or at its next attempt
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"  # will not be sent: refused for good, or tried too often
+    SKIPPED = "skipped"  # not to be sent: the victim asked for no emails
+    # The worker sending it stopped before recording the outcome: it may have gone, so it
+    # is never sent again, and a person is told.
+    AMBIGUOUS = "ambiguous"
+
+
+MESSAGE_ALLOWED: dict[MessageState, frozenset[MessageState]] = {
+    MessageState.PENDING: frozenset({MessageState.SENDING}),
+    MessageState.SENDING: frozenset(
+        {
+            MessageState.SENT,
+            MessageState.PENDING,
+            MessageState.FAILED,
+            MessageState.SKIPPED,
+            MessageState.AMBIGUOUS,
+        }
+    ),
+    MessageState.SENT: frozenset(),
+    MessageState.FAILED: frozenset(),
+    MessageState.SKIPPED: frozenset(),
+    MessageState.AMBIGUOUS: frozenset(),
+}
+
+
+def check_message_transition(current: MessageState, new: MessageState) -> None:
+    if new not in MESSAGE_ALLOWED[current]:
+        raise Conflict(f"a message that is {current} cannot become {new}")

@@ -1,5 +1,6 @@
-"""What one sweep of the beat scheduler does, in order: sends whose worker died made ambiguous,
-deadlines followed up, and the requests due now stamped for publishing.
+"""What one sweep of the beat scheduler does, in order: sends whose worker died made ambiguous
+(requests, and emails to people), deadlines followed up, and the requests due now stamped
+for publishing.
 
 The order matters: a follow-up queued by escalation is published by the same sweep.
 """
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.delivery.sweeper import claim_due, mark_stuck_as_ambiguous
+from takedown.messages.alerts import flag_stuck_emails
+from takedown.messages.notifications import flag_stuck as flag_stuck_notifications
 from takedown.monitoring.deadlines import escalate_overdue, mark_overdue
 from takedown.store.models import utcnow
 
@@ -23,11 +26,16 @@ class Sweep:
     due: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
+    # Cases whose victim's progress email may not have gone out, and alert emails alike.
+    messages_flagged: int = 0
 
 
 def sweep(session: Session, settings: Settings, now: datetime | None = None) -> Sweep:
     now = now or utcnow()
     stuck = mark_stuck_as_ambiguous(session, settings, now)
+    flagged = flag_stuck_notifications(session, settings, now)
+    flagged += flag_stuck_emails(session, settings, now)
     overdue = mark_overdue(session, now)
     escalate_overdue(session, catalogue_for(settings.platforms_dir))
-    return Sweep(due=claim_due(session, settings, now), stuck=stuck, overdue=overdue)
+    due = claim_due(session, settings, now)
+    return Sweep(due=due, stuck=stuck, overdue=overdue, messages_flagged=flagged)

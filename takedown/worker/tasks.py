@@ -42,6 +42,8 @@ def sweep() -> None:
         result = housekeeping.sweep(session, get_settings())
     if result.stuck:
         log.warning("sweep: %d request(s) stuck in sending are now ambiguous", len(result.stuck))
+    if result.messages_flagged:
+        log.warning("sweep: %d email(s) to people may not have gone out", result.messages_flagged)
     publish(result.due)
     app_for(get_settings()).send_task(SEND_NOTIFICATIONS)
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
 from takedown.catalogue.platforms import catalogue_for
-from takedown.config import Settings
+from takedown.config import Settings, bundled_dir
+from takedown.delivery.lifecycle import move, record_sent
 from takedown.messages.alerts import acknowledge, open_alerts
 from takedown.monitoring.checks import Seen
-from takedown.monitoring.recording import record_check
+from takedown.monitoring.recording import record_check, record_checks
 from takedown.monitoring.visits import items_to_check
 from takedown.store.db import session_scope
 from takedown.store.models import Check, Item, RemovalRequest, utcnow
-from takedown.store.states import CheckOutcome
-from takedown.testing.cases import TEST_ACTOR, open_test_case, sent_request
+from takedown.store.states import CheckOutcome, RequestState
+from takedown.testing.cases import TEST_ACTOR, open_test_case, queued_case, sent_request
 from takedown.testing.environment import Configure
 from takedown.worker.housekeeping import sweep
 
@@ -172,3 +176,50 @@ def test_a_group_that_removes_a_cases_last_links_tells_everything_removed_once(
         checks = session.scalar(select(func.count()).where(Check.item_id.in_(item_ids)))
     assert sorted(events) == ["all_removed", "content_removed"]
     assert checks == 2
+
+
+def legal_data_without(basis: str, into: Path) -> Path:
+    """A copy of the legal data that lacks one basis (a platform file may still list it)."""
+    shutil.copytree(bundled_dir("legal"), into)
+    bases = yaml.safe_load((into / "bases.yaml").read_text(encoding="utf-8"))
+    del bases[basis]
+    (into / "bases.yaml").write_text(yaml.safe_dump(bases, allow_unicode=True), encoding="utf-8")
+    return into
+
+
+def test_a_legal_check_that_fails_for_one_reappeared_link_leaves_the_others_of_the_batch(
+    environment: Settings, configure: Configure, tmp_path: Path
+) -> None:
+    # A US victim: TAKE IT DOWN is tried first, and Lawsite's file lists it; Mailsite's does not.
+    urls = ["https://lawsite.example/p/1", "https://mailsite.example/p/1"]
+    queued = queued_case(environment, urls, country="US", language="en")
+    with session_scope() as session:
+        for request_id in queued.request_ids:
+            request = session.get_one(RemovalRequest, request_id)
+            move(session, request, RequestState.SENDING, "test")
+            record_sent(session, request, "T-1", 48, "test")
+        lawsite, mailsite = (
+            session.get_one(RemovalRequest, request_id).item_id for request_id in queued.request_ids
+        )
+    for item_id in (lawsite, mailsite):  # removed, and confirmed
+        visit(environment, item_id, GONE, 0)
+        visit(environment, item_id, GONE, 5)
+    # Since then, the legal data was edited and lost the basis Lawsite's file still lists.
+    legal = legal_data_without("take_it_down", tmp_path / "legal")
+    settings = configure(TAKEDOWN_LEGAL_DIR=str(legal))
+
+    later = utcnow() + timedelta(hours=48)
+    catalogue = catalogue_for(settings.platforms_dir)
+    with session_scope() as session:
+        results = [(lawsite, THERE, later), (mailsite, THERE, later)]
+        changes = {c.item_id: c for c in record_checks(session, results, settings, catalogue)}
+    assert "no request could be queued: there is no legal basis" in changes[lawsite].what
+    assert changes[mailsite].new_request_id is not None
+    with session_scope() as session:
+        for item_id in (lawsite, mailsite):  # both visits are recorded, both links reopened
+            assert session.get_one(Item, item_id).status == "reappeared"
+            checks = select(func.count()).where(Check.item_id == item_id)
+            assert session.scalar(checks) == 3
+        reference = session.get_one(Item, lawsite).case.reference
+        alerts = [alert.what for alert in open_alerts(session) if alert.case == reference]
+    assert any("no request could be queued" in what for what in alerts)

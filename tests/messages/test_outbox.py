@@ -1,0 +1,95 @@
+"""The outbox of emails to people: a send whose worker died is flagged and never sent twice,
+and a send that fails for good stops and is shown to the caseworkers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from takedown.config import Settings
+from takedown.messages.alerts import email_due, open_alerts, raise_for_case
+from takedown.messages.notifications import record_event, send_due
+from takedown.messages.outbox import NOTIFICATIONS, claim
+from takedown.store.db import session_scope
+from takedown.store.models import Case, Notification, utcnow
+from takedown.store.states import MessageState
+from takedown.testing.cases import open_test_case, queued_case
+from takedown.testing.environment import Configure
+from takedown.testing.smtp_sink import SmtpSink
+from takedown.worker.housekeeping import sweep
+
+
+def victim_address() -> str:
+    return f"aino-{uuid.uuid4().hex[:8]}@example.org"
+
+
+def a_claimed_progress_email(victim: str, seconds_ago: float) -> str:
+    """A progress email to ``victim`` that a worker claimed ``seconds_ago`` and never recorded
+    (it was killed): its case's id."""
+    with session_scope() as session:
+        case = open_test_case(session, victim_email=victim)
+        record_event(session, case.id, "requests_sent")
+        case_id = case.id
+    claimed_at = utcnow() - timedelta(seconds=seconds_ago)
+    with session_scope() as session:
+        ids = session.scalars(select(Notification.id).where(Notification.case_id == case_id))
+        assert claim(session, NOTIFICATIONS, list(ids), claimed_at)
+    return case_id
+
+
+def notification_states(case_id: str) -> list[str]:
+    with session_scope() as session:
+        query = select(Notification.state).where(Notification.case_id == case_id)
+        return list(session.scalars(query))
+
+
+def alerts_about(case_id: str) -> list[str]:
+    with session_scope() as session:
+        reference = session.get_one(Case, case_id).reference
+        return [alert.what for alert in open_alerts(session) if alert.case == reference]
+
+
+def test_a_progress_email_whose_worker_died_is_flagged_and_never_sent_twice(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    victim = victim_address()
+    dead = a_claimed_progress_email(victim, environment.task_time_limit_seconds + 5)
+    alive = a_claimed_progress_email(victim_address(), 1)  # a worker sending now
+    with session_scope() as session:
+        flagged = sweep(session, environment).messages_flagged
+    assert flagged == 1
+    assert notification_states(dead) == [MessageState.AMBIGUOUS]
+    assert notification_states(alive) == [MessageState.SENDING]
+    (what,) = alerts_about(dead)
+    assert "progress email to the victim may not have been sent" in what
+    # It may have gone: it is not sent again, and the next sweep does not tell twice.
+    send_due(environment)
+    assert smtp.to(victim) == []
+    with session_scope() as session:
+        assert sweep(session, environment).messages_flagged == 0
+    assert len(alerts_about(dead)) == 1
+
+
+@pytest.mark.usefixtures("environment")
+def test_an_alert_email_refused_for_good_stops_and_shows_in_the_alerts(
+    smtp: SmtpSink, configure: Configure
+) -> None:
+    inbox = f"team-{uuid.uuid4().hex[:8]}@helpline.example"
+    settings = configure(TAKEDOWN_CASEWORKER_EMAIL=inbox)
+    queued = queued_case(settings, ["https://handsite.example/p/1"])
+    with session_scope() as session:
+        raise_for_case(session, queued.case_id, "look at this case")
+    smtp.refuse(inbox, "550 5.1.1 No such mailbox")  # once: the next try would be accepted
+
+    now = utcnow()
+    assert email_due(settings, now) == 0
+    much_later = now + timedelta(seconds=settings.retry_max_seconds * 10)
+    assert email_due(settings, much_later) == 0  # not tried again
+    assert smtp.to(inbox) == []
+    with session_scope() as session:
+        (alert,) = [a for a in open_alerts(session) if a.case == queued.reference]
+    assert alert.email == MessageState.FAILED
+    assert "550" in (alert.email_error or "")
