@@ -19,6 +19,12 @@ What runs, on loopback only:
   would), ``--wipes`` FLUSHDBs of the broker and ``--restarts`` restarts of the Redis
   process (killed, started again empty).
 
+Then the workers are restarted with production's ``TAKEDOWN_REDELIVER_AFTER_SECONDS``
+(300 s), and ``--wipe-n`` requests (200) are drained twice: as a baseline, and published with
+the broker wiped at once (the workers hold a few messages; the rest are lost), timed from the
+wipe until every request is at rest. A quick recovery there is the sweep noticing the wipe
+(takedown.worker.broker_marker), not the redelivery window.
+
 Then it waits three sweeps more, so anything that would be sent again has time to go, and
 counts what the platform and the mail sink received per link. It prints: requests, kills,
 wipes, restarts, lost (never received and not flagged for a person, or still not at rest),
@@ -74,6 +80,8 @@ FORM_PATH = "/benchform/intake"
 MAILBOX = "ncii@benchmail.example"
 SWEEP_SECONDS = 1.0
 REDELIVER_AFTER_SECONDS = 3.0
+# The default of TAKEDOWN_REDELIVER_AFTER_SECONDS, for the wipe part of the run.
+PRODUCTION_REDELIVERY = 300.0
 TASK_TIME_LIMIT_SECONDS = 10.0
 SENDER_LEASE_SECONDS = 2.0
 SENDING_TIMEOUT_SECONDS = 600.0
@@ -266,6 +274,33 @@ def drain(
         time.sleep(POLL_SECONDS)
 
 
+def wiped_after_publishing(
+    requests: dict[str, str], broker: RedisServer, timeout: float
+) -> Drained:
+    """Publish, wipe the broker at once (the workers hold a few messages; the rest are lost),
+    and time from the wipe until every request is at rest."""
+    ids = list(requests)
+    if not publish_now(ids):
+        raise RuntimeError("the broker could not be reached to publish")
+    broker.flush()
+    wiped = time.perf_counter()
+    while True:
+        at_rest = sum(count for state, count in states(ids).items() if state in AT_REST)
+        elapsed = time.perf_counter() - wiped
+        if at_rest == len(ids) or elapsed > timeout:
+            return Drained(elapsed, finished=at_rest == len(ids))
+        time.sleep(POLL_SECONDS)
+
+
+def restart_with(workers: list[TakedownProcess], variables: dict[str, str]) -> None:
+    for worker in workers:
+        worker.stop()
+        worker.environment |= variables
+        worker.start()
+    for worker in workers:
+        wait_until(worker.ready, 60, "a worker starting")
+
+
 LINK = re.compile(r"https://benchmail\.example/[0-9a-z]+/\d{5}")
 
 
@@ -326,6 +361,7 @@ def parse_args() -> argparse.Namespace:
     add("--kills", type=int, default=10, help="SIGKILLs, half pool processes (10)")
     add("--wipes", type=int, default=2, help="broker FLUSHDBs (2)")
     add("--restarts", type=int, default=1, help="broker restarts (1)")
+    add("--wipe-n", type=int, default=200, help="requests queued when the broker is wiped (200)")
     add("--latency", type=float, default=0.02, help="the platform's answer delay (0.02 s)")
     add("--seed", type=int, default=None, help="for the fault thresholds (random)")
     add(
@@ -383,6 +419,13 @@ def main() -> int:
                 faults.fire_due(at_rest, workers, broker, rng, started)
 
             fault_run = drain(faulty, args.timeout, on_progress)
+
+            # The broker wiped with requests queued: with production's redelivery window, so
+            # that only the sweep noticing the wipe can explain a quick recovery.
+            restart_with(workers, {"TAKEDOWN_REDELIVER_AFTER_SECONDS": str(PRODUCTION_REDELIVERY)})
+            wipe_base = drain(queue_run(settings, args.wipe_n, "wipebase"), args.timeout)
+            wiped = queue_run(settings, args.wipe_n, "wiped")
+            wipe_run = wiped_after_publishing(wiped, broker, args.timeout)
             # Time for anything that would be sent again to go out, before counting.
             time.sleep(3 * SWEEP_SECONDS + REDELIVER_AFTER_SECONDS)
             got = receipts(site, smtp)
@@ -390,7 +433,7 @@ def main() -> int:
             for process in [beat, *workers]:
                 process.stop()
 
-        base, hit = tally(baseline, got), tally(faulty, got)
+        base, hit, wipe = tally(baseline, got), tally(faulty, got), tally(wiped, got)
         report("baseline, no faults", base_run, base)
         report("with faults        ", fault_run, hit)
         done = faults.done
@@ -402,7 +445,14 @@ def main() -> int:
             f"drained {fault_run.seconds - faults.last_at:.1f} s later (a send cut short by a "
             f"kill waits for its lease to lapse, {SENDER_LEASE_SECONDS:g} s here, and a sweep)"
         )
-        for name, result in (("baseline", base), ("faults", hit)):
+        print(
+            f"wipe:       {args.wipe_n} requests drained in {wipe_base.seconds:.1f} s without a "
+            f"fault; published again and the broker wiped at once: all at rest "
+            f"{wipe_run.seconds:.1f} s after the wipe (sweep every {SWEEP_SECONDS:g} s; "
+            f"TAKEDOWN_REDELIVER_AFTER_SECONDS {PRODUCTION_REDELIVERY:g} s, which a lost "
+            "message would otherwise have waited)" + ("" if wipe_run.finished else " - INCOMPLETE")
+        )
+        for name, result in (("baseline", base), ("faults", hit), ("wipe", wipe)):
             print(
                 f"{name + ':':<11} requests {result.requests}, lost {len(result.lost)}, "
                 f"duplicated {len(result.duplicated)}, ambiguous "
@@ -410,8 +460,8 @@ def main() -> int:
                 f"(received once {result.ambiguous_received}, never {result.ambiguous_never}), "
                 f"failed {result.failed}, sent exactly once {result.sent_once}"
             )
-        ok = all(not r.lost and not r.duplicated for r in (base, hit))
-        ok = ok and base_run.finished and fault_run.finished
+        ok = all(not r.lost and not r.duplicated for r in (base, hit, wipe))
+        ok = ok and base_run.finished and fault_run.finished and wipe_run.finished
         print(f"verdict:    {'nothing lost, nothing sent twice' if ok else 'FAILED'}")
     return 0 if ok else 1
 

@@ -50,29 +50,39 @@ def mark_stuck_as_ambiguous(session: Session, settings: Settings, now: datetime)
     return [request.id for request in stuck]
 
 
-def claim_due(session: Session, settings: Settings, now: datetime) -> list[str]:
+def claim_due(
+    session: Session, settings: Settings, now: datetime, *, messages_lost: bool = False
+) -> list[str]:
     """Ids of requests that should be enqueued now, stamped as enqueued.
 
     One statement selects and stamps: were they two, a worker could record a retry between
     them, and the stamp would hide that retry from the sweeper for the redelivery window.
+
+    ``messages_lost``: the broker lost every message it held (its data was wiped), so every
+    request due is published again now, however recently it was enqueued.
     """
     lost_before = now - timedelta(seconds=settings.redeliver_after_seconds)
-    due = (
+    due = [
         RemovalRequest.state.in_([RequestState.QUEUED, RequestState.RETRYING]),
         or_(RemovalRequest.next_attempt_at.is_(None), RemovalRequest.next_attempt_at <= now),
-        or_(
-            RemovalRequest.enqueued_at.is_(None),
-            # Not enqueued since its retry time came: an older stamp was for an earlier try.
-            RemovalRequest.enqueued_at < RemovalRequest.next_attempt_at,
-            # Enqueued, but the message seems lost.
-            RemovalRequest.enqueued_at < lost_before,
-        ),
-    )
+    ]
+    if not messages_lost:
+        due.append(
+            or_(
+                RemovalRequest.enqueued_at.is_(None),
+                # Not enqueued since its retry time came: an older stamp was for an earlier try.
+                RemovalRequest.enqueued_at < RemovalRequest.next_attempt_at,
+                # Enqueued, but the message seems lost.
+                RemovalRequest.enqueued_at < lost_before,
+            )
+        )
     oldest_first = (
         select(RemovalRequest.id)
         .where(*due)
         .order_by(RemovalRequest.next_attempt_at.is_not(None), RemovalRequest.created_at)
-        .limit(BATCH)
+        # Every one of them at once when the broker lost its messages: each would otherwise
+        # wait for a later sweep.
+        .limit(None if messages_lost else BATCH)
     )
     stamped = session.scalars(
         update(RemovalRequest)

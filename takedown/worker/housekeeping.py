@@ -30,12 +30,20 @@ class Sweep:
     messages_flagged: int = 0
 
 
-def sweep(session: Session, settings: Settings, now: datetime | None = None) -> Sweep:
+def sweep(
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    messages_lost: bool = False,
+) -> Sweep:
+    """``messages_lost``: the broker lost its messages, so every queued request is due now
+    (takedown.worker.broker_marker)."""
     now = now or utcnow()
     stuck = mark_stuck_as_ambiguous(session, settings, now)
     flagged = flag_stuck_notifications(session, settings, now)
     flagged += flag_stuck_emails(session, settings, now)
     overdue = mark_overdue(session, now)
     escalate_overdue(session, catalogue_for(settings.platforms_dir))
-    due = claim_due(session, settings, now)
+    due = claim_due(session, settings, now, messages_lost=messages_lost)
     return Sweep(due=due, stuck=stuck, overdue=overdue, messages_flagged=flagged)

@@ -17,6 +17,7 @@ from takedown.monitoring.visits import check_now
 from takedown.store.db import session_scope
 from takedown.store.models import utcnow
 from takedown.worker import housekeeping
+from takedown.worker.broker_marker import leave_marker, messages_lost
 from takedown.worker.celery_app import (
     CHECK_BATCH,
     DELIVER,
@@ -38,14 +39,21 @@ def deliver_request(request_id: str) -> None:
 
 @shared_task(name=SWEEP)  # type: ignore[untyped-decorator]
 def sweep() -> None:
+    settings = get_settings()
+    lost = messages_lost(settings)
     with session_scope() as session:
-        result = housekeeping.sweep(session, get_settings())
+        result = housekeeping.sweep(session, settings, messages_lost=lost)
+    if lost and result.due:
+        log.warning(
+            "sweep: the broker lost its messages; %d request(s) published again", len(result.due)
+        )
     if result.stuck:
         log.warning("sweep: %d request(s) stuck in sending are now ambiguous", len(result.stuck))
     if result.messages_flagged:
         log.warning("sweep: %d email(s) to people may not have gone out", result.messages_flagged)
     publish(result.due)
-    app_for(get_settings()).send_task(SEND_NOTIFICATIONS)
+    leave_marker(settings)
+    app_for(settings).send_task(SEND_NOTIFICATIONS)
 
 
 @shared_task(name=SEND_NOTIFICATIONS)  # type: ignore[untyped-decorator]

@@ -1,0 +1,68 @@
+"""The sweep task, as beat runs it, against a Redis of the test's own that it may wipe."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from takedown.config import Settings
+from takedown.testing.cases import queued_case
+from takedown.testing.environment import Configure
+from takedown.testing.redis_server import RedisServer, RedisUnavailable
+from takedown.testing.services import unavailable
+from takedown.worker import tasks
+from takedown.worker.publish import publish_now
+
+
+@pytest.fixture
+def broker() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer().start()
+    except RedisUnavailable as error:
+        unavailable(f"this test needs a Redis of its own to wipe: {error}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def published(client: redis.Redis, settings: Settings) -> list[str]:
+    """The request ids of the delivery messages waiting on the broker, taken off it."""
+    queue = f"{settings.queue_prefix}submissions"
+    raw: list[bytes] = client.lrange(queue, 0, -1)  # type: ignore[assignment]
+    client.delete(queue)
+    ids = []
+    for message in raw:
+        args, _, _ = json.loads(base64.b64decode(json.loads(message)["body"]))
+        ids.extend(args)
+    return ids
+
+
+@pytest.mark.usefixtures("environment")
+def test_a_sweep_that_finds_the_broker_wiped_publishes_every_queued_request_at_once(
+    broker: RedisServer, configure: Configure
+) -> None:
+    settings = configure(
+        TAKEDOWN_BROKER_URL=broker.url(),
+        TAKEDOWN_QUEUE_PREFIX=f"sweep-{uuid.uuid4().hex[:8]}-",
+        # A message counts as lost only after five minutes: far longer than this test.
+        TAKEDOWN_REDELIVER_AFTER_SECONDS="300",
+    )
+    client = broker.client()
+    links = [f"https://mailsite.example/p/{n}" for n in range(3)]
+    queued = queued_case(settings, links)
+    assert publish_now(queued.request_ids)
+    tasks.sweep()  # the first sweep of a new service: it republishes what is queued
+    published(client, settings)
+    tasks.sweep()
+    assert published(client, settings) == []  # each message is still on its way
+
+    broker.flush()  # the broker loses every message it held
+
+    tasks.sweep()
+    assert sorted(published(client, settings)) == sorted(queued.request_ids)
