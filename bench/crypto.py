@@ -25,9 +25,10 @@ from sqlalchemy import Text, insert, select, type_coerce
 
 from takedown.config import get_settings
 from takedown.safety.crypto import generate_key
+from takedown.store.columns import utcnow
 from takedown.store.db import get_engine, migrate, session_scope
 from takedown.store.encryption import keyring
-from takedown.store.models import Case, Item, utcnow
+from takedown.store.models import Case, Item
 
 NIGHTLY_100K_SECONDS = 307.0  # bench/nightly.py, SQLite, README
 

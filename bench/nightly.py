@@ -80,9 +80,10 @@ from takedown.catalogue.schema import RemovedRule
 from takedown.config import Settings, get_settings
 from takedown.monitoring.checks import judge
 from takedown.safety.crypto import generate_key
+from takedown.store.columns import new_reference, utcnow
 from takedown.store.db import get_engine, migrate
 from takedown.store.encryption import keyring
-from takedown.store.models import Case, Check, Item, new_reference, utcnow
+from takedown.store.models import Case, Check, Item
 from takedown.store.states import CheckOutcome
 from takedown.testing.databases import postgres_database
 from takedown.testing.environment import local_environment

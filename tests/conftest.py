@@ -23,12 +23,7 @@ from takedown.config import Settings, get_settings
 from takedown.safety.crypto import generate_key
 from takedown.store.db import migrate
 from takedown.testing.databases import ServerUnavailable, postgres_database
-from takedown.testing.environment import (
-    QUICK,
-    Configure,
-    local_environment,
-    overridden_environment,
-)
+from takedown.testing.environment import QUICK, Configure, local_environment, overridden_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import free_port
 from takedown.testing.processes import TakedownProcess, wait_until

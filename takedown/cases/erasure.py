@@ -31,7 +31,7 @@ from takedown.store.models import (
     RemovalRequest,
     Transition,
 )
-from takedown.store.states import CLAIMABLE, NOT_DELIVERED, RequestState
+from takedown.store.states import CLAIMABLE, NOT_DELIVERED, LinkStatus, RequestState
 
 # Requests a caseworker must withdraw or settle before the case can be closed: closing
 # must never silently drop a notice that still has to go out.
@@ -74,7 +74,7 @@ def erase_case(session: Session, case: Case, now: datetime, *, actor: str) -> di
     # What is kept: the case as it stood, before anything is withdrawn below.
     summary = {
         "links": len(items),
-        "removed": sum(1 for item in items if item.status == "removed"),
+        "removed": sum(1 for item in items if item.status == LinkStatus.REMOVED),
         "requests_by_state": dict(Counter(r.state for r in requests)),
         "requests_by_platform": dict(Counter(r.platform_id for r in requests)),
         "minor": case.minor,

@@ -11,7 +11,8 @@ from takedown.catalogue.platforms import Catalogue
 from takedown.config import Settings
 from takedown.monitoring.visits import items_to_check
 from takedown.store.audit import record
-from takedown.store.models import Case, Item, RemovalRequest, utcnow
+from takedown.store.columns import utcnow
+from takedown.store.models import Case, Item, RemovalRequest
 from takedown.store.read_models import CaseStatus, CaseSummary, OverdueRequest, iso
 from takedown.store.states import WENT_OUT, RequestState
 

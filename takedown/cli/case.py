@@ -28,7 +28,7 @@ from takedown.cli.context import (
 )
 from takedown.cli.errors import user_errors
 from takedown.cli.tables import cases_view, minor_routes_view
-from takedown.store.models import utcnow
+from takedown.store.columns import utcnow
 from takedown.store.read_models import CaseOpened
 
 

@@ -240,7 +240,7 @@ def summary(console: Console, status: CaseStatus, sink: SmtpSink, site: FakePlat
             f"Chatter needs a caseworker: `takedown package {request.id[:8]}` shows what to paste."
         )
     console.print("One link matched no platform; it stays in the case for a caseworker to handle.")
-    expected = {"sent": 4, "awaiting_caseworker": 1}
+    expected = {RequestState.SENT: 4, RequestState.AWAITING_CASEWORKER: 1}
     counts = {state: sum(r.state == state for r in requests) for state in expected}
     if counts != expected:
         console.print(f"[bold red]The demo did not finish as expected: {counts}[/]")

@@ -14,18 +14,19 @@ from takedown.catalogue.platforms import PlatformSummary
 from takedown.store.read_models import CaseStatus, CaseSummary, OverdueRequest, RequestStatus
 from takedown.store.states import RequestState
 
-STATE_STYLES = {
-    "queued": "cyan",
-    "sending": "cyan",
-    "retrying": "yellow",
-    "sent": "green",
-    "failed": "bold red",
-    "ambiguous": "bold magenta",
-    "awaiting_caseworker": "bold yellow",
-    "withdrawn": "dim",
-    "removed": "bold green",
-    "overdue": "bold red",
-    "escalated": "bold yellow",
+S = RequestState
+STATE_STYLES: dict[str, str] = {
+    S.QUEUED: "cyan",
+    S.SENDING: "cyan",
+    S.RETRYING: "yellow",
+    S.SENT: "green",
+    S.FAILED: "bold red",
+    S.AMBIGUOUS: "bold magenta",
+    S.AWAITING_CASEWORKER: "bold yellow",
+    S.WITHDRAWN: "dim",
+    S.REMOVED: "bold green",
+    S.OVERDUE: "bold red",
+    S.ESCALATED: "bold yellow",
 }
 
 

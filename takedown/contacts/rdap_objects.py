@@ -42,14 +42,14 @@ def derive_contact(
     rdap: JsonObject,
     source: str,
     organisation: str | None,
-    fallback_roles: tuple[str, ...],
+    other_roles: tuple[str, ...],
     follow: Callable[[str], tuple[JsonObject, str]],
 ) -> Contact | None:
     """The address to write to, by the order in the module docstring."""
     return (
         _by_abuse_role(rdap, source, organisation, follow)
         or _by_remarks(rdap, source, organisation)
-        or _by_other_role(rdap, source, organisation, fallback_roles)
+        or _by_other_role(rdap, source, organisation, other_roles)
     )
 
 

@@ -20,8 +20,8 @@ from takedown.delivery.lifecycle import claim
 from takedown.delivery.outcome import Finished, store_outcome
 from takedown.delivery.prepare import prepare_safely
 from takedown.errors import RenderError
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import RemovalRequest, utcnow
+from takedown.store.models import RemovalRequest
 from takedown.store.states import RequestState
 
 log = logging.getLogger(__name__)

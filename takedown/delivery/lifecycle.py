@@ -15,7 +15,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from takedown.catalogue.schema import Platform
 from takedown.messages import alerts
 from takedown.messages.notifications import record_event
-from takedown.store.models import Item, RemovalRequest, Transition, utcnow
+from takedown.store.columns import utcnow
+from takedown.store.models import Item, RemovalRequest, Transition
 from takedown.store.states import CLAIMABLE, RequestState, check_transition
 
 

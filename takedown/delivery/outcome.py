@@ -22,8 +22,9 @@ from takedown.config import Settings
 from takedown.delivery.lifecycle import move, record_sent
 from takedown.delivery.prepare import Prepared
 from takedown.messages.notifications import record_event
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Attempt, RemovalRequest, utcnow
+from takedown.store.models import Attempt, RemovalRequest
 from takedown.store.states import RequestState
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,9 @@ from takedown.config import Settings
 from takedown.errors import NotFound
 from takedown.messages.outbox import ALERT_EMAILS, claim, due_now, flag_stuck, record_outcome
 from takedown.store.audit import record
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Alert, Case, Item, RemovalRequest, utcnow
+from takedown.store.models import Alert, Case, Item, RemovalRequest
 from takedown.store.read_models import OpenAlert
 from takedown.store.states import MessageState, RequestState
 

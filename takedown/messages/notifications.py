@@ -26,8 +26,9 @@ from takedown.messages.alerts import raise_for_case
 from takedown.messages.outbox import NOTIFICATIONS, claim, due_now, record_outcome, settle
 from takedown.messages.outbox import flag_stuck as outbox_flag_stuck
 from takedown.safety.sandbox import Rendered, render_template
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Case, Item, Notification, utcnow
+from takedown.store.models import Case, Item, Notification
 from takedown.store.states import LinkStatus, MessageState
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ from takedown.catalogue.schema import RemovedRule
 from takedown.config import Settings
 from takedown.monitoring.checks import Seen, check_link
 from takedown.monitoring.recording import Change, record_checks
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Case, Item, utcnow
+from takedown.store.models import Case, Item
 from takedown.store.states import LinkStatus
 
 

@@ -18,7 +18,7 @@ from takedown.delivery.sweeper import claim_due, mark_stuck_as_ambiguous
 from takedown.messages.alerts import flag_stuck_emails
 from takedown.messages.notifications import flag_stuck as flag_stuck_notifications
 from takedown.monitoring.deadlines import escalate_overdue, mark_overdue
-from takedown.store.models import utcnow
+from takedown.store.columns import utcnow
 
 
 @dataclass

@@ -11,8 +11,9 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy import update
 
 from takedown.config import get_settings
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import RemovalRequest, utcnow
+from takedown.store.models import RemovalRequest
 from takedown.store.states import RequestState
 from takedown.worker.celery_app import DELIVER, app_for
 

@@ -14,8 +14,8 @@ from takedown.messages.alerts import email_due
 from takedown.messages.notifications import send_due
 from takedown.monitoring.nightly import politeness_gate, start_run
 from takedown.monitoring.visits import check_now
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import utcnow
 from takedown.worker import housekeeping
 from takedown.worker.broker_marker import leave_marker, messages_lost
 from takedown.worker.celery_app import (

@@ -22,8 +22,9 @@ from takedown.delivery.lifecycle import claim, move
 from takedown.delivery.outcome import Finished, store_outcome
 from takedown.delivery.prepare import Prepared
 from takedown.errors import Conflict
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import RemovalRequest, utcnow
+from takedown.store.models import RemovalRequest
 from takedown.store.states import RequestState
 from takedown.testing.cases import TEST_ACTOR, open_test_case
 from takedown.worker.housekeeping import sweep

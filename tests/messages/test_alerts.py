@@ -15,8 +15,9 @@ from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.delivery.lifecycle import move
 from takedown.messages.alerts import email_due, open_alerts
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import RemovalRequest, utcnow
+from takedown.store.models import RemovalRequest
 from takedown.store.states import RequestState
 from takedown.testing.cases import TEST_ACTOR, open_test_case
 from takedown.testing.environment import Configure

@@ -14,8 +14,9 @@ from takedown.cases.links import add_links
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, bundled_dir
 from takedown.messages.notifications import record_event, send_due
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Case, Notification, utcnow
+from takedown.store.models import Case, Notification
 from takedown.testing.cases import TEST_ACTOR, open_test_case
 from takedown.testing.environment import Configure
 from takedown.testing.smtp_sink import Delivered, SmtpSink

@@ -13,8 +13,9 @@ from takedown.config import Settings
 from takedown.messages.alerts import email_due, open_alerts, raise_for_case
 from takedown.messages.notifications import record_event, send_due
 from takedown.messages.outbox import NOTIFICATIONS, claim
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Case, Notification, utcnow
+from takedown.store.models import Case, Notification
 from takedown.store.states import MessageState
 from takedown.testing.cases import open_test_case, queued_case
 from takedown.testing.environment import Configure

@@ -10,8 +10,9 @@ from takedown.config import Settings
 from takedown.delivery.deliver import deliver
 from takedown.monitoring.checks import Seen
 from takedown.monitoring.recording import record_check
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Item, RemovalRequest, utcnow
+from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import CheckOutcome, RequestState
 from takedown.testing.cases import sent_request
 from takedown.testing.smtp_sink import SmtpSink

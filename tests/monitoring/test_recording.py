@@ -19,8 +19,9 @@ from takedown.messages.alerts import acknowledge, open_alerts
 from takedown.monitoring.checks import Seen
 from takedown.monitoring.recording import record_check, record_checks
 from takedown.monitoring.visits import items_to_check
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Check, Item, RemovalRequest, utcnow
+from takedown.store.models import Check, Item, RemovalRequest
 from takedown.store.states import CheckOutcome, RequestState
 from takedown.testing.cases import TEST_ACTOR, open_test_case, queued_case, sent_request
 from takedown.testing.environment import Configure

@@ -30,6 +30,7 @@ from takedown.monitoring.deadlines import mark_overdue
 from takedown.monitoring.visits import items_to_check
 from takedown.safety.crypto import generate_key
 from takedown.safety.redaction import install_log_redaction
+from takedown.store.columns import utcnow
 from takedown.store.db import get_engine, migrate, session_scope
 from takedown.store.encryption import keyring
 from takedown.store.models import (
@@ -43,7 +44,6 @@ from takedown.store.models import (
     Notification,
     RemovalRequest,
     Transition,
-    utcnow,
 )
 from takedown.store.rekey import rotate
 from takedown.store.states import RequestState
