@@ -15,7 +15,8 @@ TakedownError        the message is UI text: a caseworker, an operator or an int
 Messages name the *field* (``victim_email``), never how one door spells it: each door maps
 an error once, in one table, to its own words and codes (the CLI: ``--victim-email: …`` and
 exit status 1, in ``takedown.cli.errors``). A message that must name its own field mid-sentence
-writes ``{field}``, which the door replaces with its spelling.
+writes ``{field}``, which the door replaces with its spelling (and then does not put the
+field's name in front as well).
 
 Not here, on purpose: exceptions that never leave the code that raises them. The outbound
 guard's refusals must subclass ``requests``' own to travel through its adapters

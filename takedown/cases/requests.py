@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from takedown.cases.fields import clean_text
+from takedown.catalogue.abuse_contact import ABUSE_CONTACT, contact_platform
 from takedown.catalogue.bases import choose_basis, deadline_hours, facts_of
 from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import platform_of
+from takedown.catalogue.schema import Platform
 from takedown.config import Settings
 from takedown.contacts.abuse_contacts import confirm
 from takedown.delivery.lifecycle import move, record_sent
-from takedown.errors import Conflict, NotFound
+from takedown.errors import Conflict, DataFileError, NotFound, RenderError
 from takedown.messages import alerts
 from takedown.notices.builder import Notifier, compose, notice_context
 from takedown.safety.safetext import line_problem, shown
@@ -100,8 +102,14 @@ def mark_sent(
     arrived: it is sent, and its deadline starts now, as for any request sent."""
     ticket = clean_text("ticket", ticket) if ticket is not None else None
     check_action(request, MARK_SENT)
-    platform = platform_of(request, settings)
-    hours = deadline_hours(request.legal_basis, platform, legal_for(settings.legal_dir))
+    try:
+        platform: Platform | None = platform_of(request, settings)
+    except (DataFileError, Conflict):
+        # The platform file was removed since, or a stored contact is broken: what the person
+        # did is recorded all the same, with the deadline that can still be known.
+        platform = contact_platform() if request.platform_id == ABUSE_CONTACT else None
+    legal = legal_for(settings.legal_dir)
+    hours = deadline_hours(request.legal_basis, platform, legal) if platform else None
     alerts.settle_for_request(session, request.id)
     record_sent(session, request, ticket, hours, "marked sent by caseworker")
     _audit(session, request, "marked sent", actor)
@@ -182,7 +190,10 @@ def preview_notice(
     basis = request.legal_basis or "terms"
     choice = choose_basis(facts_of(case), platform, legal)
     context = notice_context(case.reference, request.item.url, platform, Notifier.of(settings))
-    notice = compose(request, platform, settings, context)
+    try:
+        notice = compose(request, platform, settings, context)
+    except (RenderError, DataFileError) as error:
+        raise type(error)(f"request {request.id[:8]}: {error.words()}") from None
     _audit(session, request, "notice viewed", actor)
     return NoticePreview(
         basis=basis,

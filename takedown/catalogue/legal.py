@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from takedown.catalogue.schema import LegalBasisId
 from takedown.catalogue.yamlfile import read_yaml
-from takedown.errors import DataFileError, InputError
+from takedown.errors import DataFileError
 
 
 class _Strict(BaseModel):
@@ -82,8 +82,10 @@ class Legal:
             return self.bases[basis_id]
         except KeyError:
             known = ", ".join(self.bases)
-            raise InputError(
-                f"there is no legal basis {basis_id!r}; known: {known}", field="basis"
+            # Platform files and requests name bases the schema knows: one missing here is
+            # missing from the legal data, not mistyped by a person.
+            raise DataFileError(
+                f"the legal data (bases.yaml) has no basis {basis_id!r}; it has: {known}"
             ) from None
 
     def ground_for(self, facts: Facts) -> Ground | None:

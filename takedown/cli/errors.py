@@ -36,6 +36,8 @@ def one_line(error: TakedownError) -> str:
     if error.field is None:
         return error.words()
     name = field_name(error.field)
+    if "{field}" in error.message:  # the message names its field where it belongs
+        return error.words(name)
     return f"{name}: {error.words(name)}"
 
 

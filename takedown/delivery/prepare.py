@@ -15,7 +15,7 @@ from takedown.catalogue.platforms import platform_of
 from takedown.catalogue.schema import Platform
 from takedown.channels.base import Job, Outcome, Result
 from takedown.config import Settings
-from takedown.errors import Conflict, DataFileError, InputError, RenderError
+from takedown.errors import Conflict, DataFileError, RenderError
 from takedown.notices.builder import NOTICE, Notifier, compose, notice_context
 from takedown.store.models import RemovalRequest
 
@@ -54,7 +54,7 @@ def prepare(request: RemovalRequest, settings: Settings) -> Prepared:
     context = notice_context(item.case.reference, item.url, platform, notifier) | extra
     try:
         notice = compose(request, platform, settings, context, template)
-    except (RenderError, InputError, DataFileError) as error:
+    except (RenderError, DataFileError) as error:
         # A notice that cannot be written now will not be written by trying again.
         return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=error.words()))
     context["notice"] = {"subject": notice.subject, "body": notice.body}

@@ -34,7 +34,8 @@ M = MessageState
 
 @dataclass(frozen=True)
 class Outbox:
-    """Where one kind of message keeps its state on its rows."""
+    """Where one kind of message keeps its state on its rows, and whether a failure that may
+    pass is tried again only ``TAKEDOWN_MAX_ATTEMPTS`` times or for as long as it takes."""
 
     model: type[Any]
     state: InstrumentedAttribute[str]
@@ -43,6 +44,7 @@ class Outbox:
     claimed_at: InstrumentedAttribute[datetime | None]
     last_error: InstrumentedAttribute[str | None]
     sent_at: InstrumentedAttribute[datetime | None]
+    retries_until_sent: bool = False
 
 
 NOTIFICATIONS = Outbox(
@@ -62,6 +64,9 @@ ALERT_EMAILS = Outbox(
     Alert.email_claimed_at,
     Alert.email_error,
     Alert.emailed_at,
+    # The caseworkers' inbox is theirs: a relay down for a day delays their alerts, it does
+    # not drop them. Only a refusal for good (a 5xx) stops them.
+    retries_until_sent=True,
 )
 
 # The moves the statements below make, checked against the table once, at import.
@@ -124,28 +129,28 @@ def record_outcome(
     rows = session.scalars(
         select(outbox.model).where(outbox.model.id.in_(ids), outbox.state == M.SENDING)
     ).all()
-    outcome = _new_state(rows, outbox, result, settings)
+    attempts = max((getattr(row, outbox.attempts.key) for row in rows), default=0) + 1
+    outcome = _new_state(attempts, outbox, result, settings)
+    # One time for the whole message: its rows are tried again together, as one message.
+    retry_at = now + timedelta(seconds=retry_delay(attempts, settings, result.retry_after))
     for row in rows:
         setattr(row, outbox.state.key, outcome)
         setattr(row, outbox.last_error.key, result.error)
         if outcome == M.SENT:
             setattr(row, outbox.sent_at.key, now)
             continue
-        attempts = getattr(row, outbox.attempts.key) + 1
         setattr(row, outbox.attempts.key, attempts)
         if outcome == M.PENDING:
-            delay = retry_delay(attempts, settings, result.retry_after)
-            setattr(row, outbox.next_attempt_at.key, now + timedelta(seconds=delay))
+            setattr(row, outbox.next_attempt_at.key, retry_at)
     return outcome
 
 
-def _new_state(
-    rows: Sequence[Any], outbox: Outbox, result: Result, settings: Settings
-) -> MessageState:
+def _new_state(attempts: int, outbox: Outbox, result: Result, settings: Settings) -> MessageState:
     if result.outcome in (Outcome.DELIVERED, Outcome.AMBIGUOUS):
         return M.SENT
-    attempts = max((getattr(row, outbox.attempts.key) for row in rows), default=0) + 1
-    if result.outcome == Outcome.TRANSIENT and attempts < settings.max_attempts:
+    if result.outcome == Outcome.TRANSIENT and (
+        outbox.retries_until_sent or attempts < settings.max_attempts
+    ):
         return M.PENDING
     return M.FAILED
 

@@ -13,7 +13,7 @@ from takedown.catalogue.legal import Facts, legal_for
 from takedown.catalogue.platforms import Catalogue
 from takedown.catalogue.schema import LANGUAGES, EmailChannel, Platform
 from takedown.config import Settings
-from takedown.errors import DataFileError, InputError, RenderError
+from takedown.errors import DataFileError, RenderError
 from takedown.notices.builder import (
     checking_notifier,
     compose_notice,
@@ -55,7 +55,7 @@ def sample_notices(settings: Settings) -> Iterator[tuple[str, str | None]]:
                         compose_notice(
                             settings.templates_dir, legal, basis, language, facts, context
                         )
-                    except (RenderError, InputError) as error:
+                    except (RenderError, DataFileError) as error:
                         yield what, error.words()
                     else:
                         yield what, None
@@ -116,7 +116,7 @@ def rehearse(platform: Platform, settings: Settings) -> None:
             }
             followup = context | {"original": sample, "target": {"name": "a sample target"}}
             render_notice(settings.templates_dir, "followup", platform.notice_language, followup)
-    except (RenderError, InputError) as error:
+    except (RenderError, DataFileError) as error:
         raise DataFileError(
             f"{settings.platforms_dir / platform.id}.yaml: {error.words()}"
         ) from None

@@ -3,6 +3,7 @@ own so that a fault test can kill it whole, with its log read from where this ru
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -98,25 +99,31 @@ class TakedownProcess:
 
     def kill_group(self) -> None:
         """SIGKILL to the whole process group, as a crash would: the main process, its pool
-        and its beat."""
-        if self.running():
+        and its beat (a pool process outliving its main process too)."""
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
             os.killpg(self.pid, signal.SIGKILL)
-            assert self.popen is not None
-            self.popen.wait(10)
+        self.popen.wait(10)
 
     def stop(self, seconds: float = 30) -> None:
-        """A warm shutdown (SIGTERM); the whole group is killed if it takes too long."""
+        """A warm shutdown (SIGTERM), then SIGKILL to whatever of its group is left: all of it
+        if the shutdown takes too long."""
         if not self.running():
             return
         assert self.popen is not None
         self.popen.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(seconds)
-        except subprocess.TimeoutExpired:
-            self.kill_group()
+        self.kill_group()  # and any process of its group left behind
 
     def __enter__(self) -> Self:
-        return self.start().wait_ready()
+        self.start()
+        try:
+            return self.wait_ready()
+        except BaseException:
+            self.kill_group()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

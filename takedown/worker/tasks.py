@@ -17,7 +17,7 @@ from takedown.monitoring.visits import check_now
 from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
 from takedown.worker import housekeeping
-from takedown.worker.broker_marker import leave_marker, messages_lost
+from takedown.worker.broker_marker import messages_lost
 from takedown.worker.celery_app import (
     CHECK_BATCH,
     DELIVER,
@@ -52,7 +52,6 @@ def sweep() -> None:
     if result.messages_flagged:
         log.warning("sweep: %d email(s) to people may not have gone out", result.messages_flagged)
     publish(result.due)
-    leave_marker(settings)
     app_for(settings).send_task(SEND_NOTIFICATIONS)
 
 

@@ -105,7 +105,9 @@ def test_a_url_on_no_known_platform_is_kept_and_the_caseworker_told(takedown: Ru
     # the caseworker gives an address.
     assert (request["state"], request["contact_to"]) == ("awaiting_caseworker", None)
     assert "RDAP" in request["contact_note"] or "could not" in request["contact_note"]
-    refused(takedown("contact", "confirm", request["id"]), "give one with --to")
+    confirming = takedown("contact", "confirm", request["id"])
+    refused(confirming, "RDAP found no address for this host: give one with --to")
+    assert confirming.stderr.count("--to") == 1
 
 
 def test_queue_with_the_broker_down_keeps_the_requests_for_the_sweeper(takedown: Run) -> None:

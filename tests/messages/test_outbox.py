@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from takedown.config import Settings
+from takedown.config import Settings, get_settings
 from takedown.messages.alerts import email_due, open_alerts, raise_for_case
 from takedown.messages.notifications import record_event, send_due
 from takedown.messages.outbox import NOTIFICATIONS, claim
@@ -93,3 +93,39 @@ def test_an_alert_email_refused_for_good_stops_and_shows_in_the_alerts(
         (alert,) = [a for a in open_alerts(session) if a.case == queued.reference]
     assert alert.email == MessageState.FAILED
     assert "550" in (alert.email_error or "")
+
+
+@pytest.mark.usefixtures("environment")
+def test_an_alert_email_deferred_past_a_requests_attempts_is_still_sent_in_the_end(
+    smtp: SmtpSink, configure: Configure
+) -> None:
+    inbox = f"team-{uuid.uuid4().hex[:8]}@helpline.example"
+    settings = configure(TAKEDOWN_CASEWORKER_EMAIL=inbox)
+    queued = queued_case(settings, ["https://handsite.example/p/2"])
+    with session_scope() as session:
+        raise_for_case(session, queued.case_id, "look at this case")
+    deferrals = settings.max_attempts + 1  # a relay down longer than a request would wait
+    smtp.refuse(inbox, *["451 4.3.0 Try again later"] * deferrals)
+    now = utcnow()
+    for attempt in range(deferrals):
+        assert email_due(settings, now + timedelta(days=attempt)) == 0
+    assert email_due(settings, now + timedelta(days=deferrals)) >= 1
+    assert any(queued.reference in m.message.get_content() for m in smtp.to(inbox))
+
+
+@pytest.mark.usefixtures("environment")
+def test_the_events_of_one_progress_email_are_tried_again_together(smtp: SmtpSink) -> None:
+    victim = victim_address()
+    with session_scope() as session:
+        case = open_test_case(session, victim_email=victim)
+        for event in ("requests_sent", "content_removed", "content_reappeared"):
+            record_event(session, case.id, event)
+        case_id = case.id
+    smtp.refuse(victim, "451 4.3.0 Try again later")
+    send_due(get_settings())
+    with session_scope() as session:
+        rows = session.scalars(select(Notification).where(Notification.case_id == case_id))
+        retries = {(row.state, row.attempts, row.next_attempt_at) for row in rows}
+    ((state, attempts, retry_at),) = retries  # one message: one time for all its events
+    assert (state, attempts) == (MessageState.PENDING, 1)
+    assert retry_at is not None

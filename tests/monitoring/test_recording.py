@@ -214,7 +214,9 @@ def test_a_legal_check_that_fails_for_one_reappeared_link_leaves_the_others_of_t
     with session_scope() as session:
         results = [(lawsite, THERE, later), (mailsite, THERE, later)]
         changes = {c.item_id: c for c in record_checks(session, results, settings, catalogue)}
-    assert "no request could be queued: there is no legal basis" in changes[lawsite].what
+    assert "no request could be queued: the legal data (bases.yaml) has no basis" in (
+        changes[lawsite].what
+    )
     assert changes[mailsite].new_request_id is not None
     with session_scope() as session:
         for item_id in (lawsite, mailsite):  # both visits are recorded, both links reopened

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text
 from sqlalchemy.pool import QueuePool
 
-from takedown.store.db import _alembic_config, get_engine, migrate
-from takedown.store.models import Base
+from takedown.store.columns import utcnow
+from takedown.store.db import _alembic_config, get_engine, migrate, session_scope
+from takedown.store.models import Base, Notification
+from takedown.testing.environment import Configure
 
 
 @pytest.mark.usefixtures("database_url")
@@ -58,3 +62,40 @@ def test_a_forked_worker_process_opens_its_own_database_connections() -> None:
     assert os.read(readable, 16) == b"0", "the child must not reuse the parent's connection"
     with engine.connect() as connection:  # and the parent's connection still works
         assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated(request: pytest.FixtureRequest, tmp_path: Path, configure: Configure) -> str:
+    """An empty database of this test's own, not migrated, set for takedown."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    configure(TAKEDOWN_DATABASE_URL=url)
+    return url
+
+
+@pytest.mark.usefixtures("unmigrated")
+def test_a_progress_email_an_old_worker_left_sending_is_flagged_after_the_upgrade() -> None:
+    command.upgrade(_alembic_config(get_engine()), "0011")
+    now = utcnow()
+    with get_engine().begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO cases (id, reference, language, minor, notify, created_at)"
+                " VALUES ('c1', 'TD-2026-OLDONE', 'fi', false, true, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO notifications (case_id, event, created_at, state, attempts)"
+                " VALUES ('c1', 'requests_sent', :now, 'sending', 0)"
+            ),
+            {"now": now},
+        )
+    migrate()
+    with session_scope() as session:
+        (claimed_at,) = session.scalars(select(Notification.claimed_at))
+    # Stamped, so the sweep flags it once no task could still be sending it.
+    assert claimed_at is not None

@@ -31,6 +31,9 @@ def upgrade() -> None:
     # Before, `emailed_at` was set when an alert was claimed and lifted again if the send
     # failed: an alert that has it was sent.
     op.execute("UPDATE alerts SET email_state = 'sent' WHERE emailed_at IS NOT NULL")
+    # A progress email an old worker left in `sending` (one killed mid-send) gets a claim
+    # time, so that the sweep flags it once any task that could still be sending it is over.
+    op.execute("UPDATE notifications SET claimed_at = CURRENT_TIMESTAMP WHERE state = 'sending'")
 
 
 def downgrade() -> None:
