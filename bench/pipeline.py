@@ -19,15 +19,14 @@ that the fake received exactly N POSTs for N distinct links and that all N reque
 The exit status is 1 when a check fails.
 
 Redis: database 13 at 127.0.0.1:6379, on queues of a unique prefix that are deleted at the
-end. Database: a new SQLite file in a temporary directory, or ``--database-url``; that
-database must not be in use by anything else during the run (progress is counted as the
-growth of ``sent`` requests).
+end. Database: a new SQLite file in a temporary directory, or, with ``--database-url``
+naming a PostgreSQL server, a database created for the run and dropped at the end.
 
 Run it with ``make bench`` (which runs ``.venv/bin/python bench/pipeline.py``), or::
 
     .venv/bin/python bench/pipeline.py --n 2000
     .venv/bin/python bench/pipeline.py \\
-        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/takedown_bench
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -38,6 +37,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from harness import (
     REDIS_URL,
     PeakMemory,
     delete_keys,
+    postgres_server,
     start_worker,
     wait_until_ready,
     worker_errors,
@@ -62,6 +64,7 @@ from takedown.store.db import migrate, session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import RequestState
 from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.databases import postgres_database
 from takedown.testing.environment import local_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
@@ -232,6 +235,16 @@ def run_pipeline(
 # ---------------------------------------------------------------------------- reporting
 
 
+@contextmanager
+def run_database(server_url: str | None, workdir: Path) -> Iterator[str]:
+    """A new SQLite file, or a database of the run's own on the named PostgreSQL server."""
+    if server_url is None:
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    with postgres_database(postgres_server(server_url), prefix="takedown_bench") as url:
+        yield url
+
+
 def describe_database(url: str) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -281,7 +294,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=2000, help="removal requests (default 2000)")
     parser.add_argument(
-        "--database-url", help="SQLAlchemy URL (default: a SQLite file in a temp directory)"
+        "--database-url",
+        help="a PostgreSQL server to create the run's own database on (takedown_bench_<random>, "
+        "dropped afterwards); default: a SQLite file in a temporary directory",
     )
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
     parser.add_argument(
@@ -294,12 +309,15 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     prefix = f"takedown-bench-{uuid.uuid4().hex[:8]}-"
-    with tempfile.TemporaryDirectory(prefix="takedown-bench-") as tmp, FakePlatform() as site:
+    with (
+        tempfile.TemporaryDirectory(prefix="takedown-bench-") as tmp,
+        FakePlatform() as site,
+        run_database(args.database_url, Path(tmp)) as database_url,
+    ):
         workdir = Path(tmp)
         site.script(PIPELINE_PATH, ACCEPTED)
         site.script(PLAIN_PATH, ACCEPTED)
         write_platform(workdir / "platforms", site)
-        database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
         settings = configure(workdir, database_url, prefix)
         print(
             f"takedown pipeline benchmark: N={args.n}, database "
