@@ -58,17 +58,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import postgres_server
+from harness import configure, postgres_server
 from sqlalchemy import func, select
 
-from takedown.config import Settings, get_settings
-from takedown.safety.crypto import generate_key
+from takedown.config import Settings
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import RemovalRequest
 from takedown.store.states import AT_REST, RequestState
 from takedown.testing.cases import queued_case
 from takedown.testing.databases import postgres_database
-from takedown.testing.environment import local_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
 from takedown.testing.processes import BIN, TakedownProcess, wait_until
@@ -121,33 +119,6 @@ channels:
 def fresh_database(server_url: str) -> AbstractContextManager[str]:
     """A database of this run's own on the server of ``server_url``, dropped afterwards."""
     return postgres_database(postgres_server(server_url), prefix="takedown_bench_faults")
-
-
-def configure(workdir: Path, database_url: str, broker_url: str, smtp_port: int) -> Settings:
-    """TAKEDOWN_* settings for this process; the workers and beat inherit the environment."""
-    os.environ.update(
-        local_environment(
-            database_url=database_url,
-            broker_url=broker_url,
-            platforms_dir=workdir / "platforms",
-            # The run's database lives as long as the run, and so does its key.
-            secret_key=generate_key(),
-            smtp_port=smtp_port,
-            notifier=("Bench Helpline", "bench@helpline.example"),
-        )
-        | {
-            "TAKEDOWN_SWEEP_SECONDS": str(SWEEP_SECONDS),
-            "TAKEDOWN_REDELIVER_AFTER_SECONDS": str(REDELIVER_AFTER_SECONDS),
-            "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": "1",
-            "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": "3",
-            "TAKEDOWN_SMTP_TIMEOUT_SECONDS": "3",
-            "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
-            "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
-            "TAKEDOWN_SENDER_LEASE_SECONDS": str(SENDER_LEASE_SECONDS),
-        }
-    )
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def write_platforms(directory: Path, site: FakePlatform) -> None:
@@ -394,7 +365,22 @@ def main() -> int:
         workdir = Path(tmp)
         site.script(FORM_PATH, Reply(200, "ok ticket=BF-1", delay=args.latency))
         write_platforms(workdir / "platforms", site)
-        settings = configure(workdir, database_url, broker.url(), smtp.port)
+        settings = configure(
+            database_url=database_url,
+            platforms_dir=workdir / "platforms",
+            broker_url=broker.url(),
+            smtp_port=smtp.port,
+            extra={
+                "TAKEDOWN_SWEEP_SECONDS": str(SWEEP_SECONDS),
+                "TAKEDOWN_REDELIVER_AFTER_SECONDS": str(REDELIVER_AFTER_SECONDS),
+                "TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS": "1",
+                "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS": "3",
+                "TAKEDOWN_SMTP_TIMEOUT_SECONDS": "3",
+                "TAKEDOWN_TASK_TIME_LIMIT_SECONDS": str(TASK_TIME_LIMIT_SECONDS),
+                "TAKEDOWN_SENDING_TIMEOUT_SECONDS": str(SENDING_TIMEOUT_SECONDS),
+                "TAKEDOWN_SENDER_LEASE_SECONDS": str(SENDER_LEASE_SECONDS),
+            },
+        )
         migrate()
         print(
             f"takedown fault benchmark: {args.n} requests per run (3/4 web form, 1/4 email), "

@@ -3,6 +3,7 @@ memory of its process tree, and the removal of the run's Redis keys."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -12,9 +13,40 @@ import redis
 from celery import Celery
 from sqlalchemy.engine import make_url
 
+from takedown.config import Settings, get_settings
+from takedown.safety.crypto import generate_key
+from takedown.testing.environment import local_environment
 from takedown.testing.processes import TakedownProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' own Redis database
+NOTIFIER_EMAIL = "bench@helpline.example"
+
+
+def configure(
+    *,
+    database_url: str,
+    platforms_dir: Path,
+    broker_url: str = REDIS_URL,
+    queue_prefix: str = "",
+    smtp_port: int | None = None,
+    extra: dict[str, str] | None = None,
+) -> Settings:
+    """TAKEDOWN_* settings for this process, on the local fakes; the workers it starts
+    inherit them. The run's database lives as long as the run, and so does its key."""
+    os.environ.update(
+        local_environment(
+            database_url=database_url,
+            broker_url=broker_url,
+            platforms_dir=platforms_dir,
+            secret_key=generate_key(),
+            queue_prefix=queue_prefix,
+            smtp_port=smtp_port,
+            notifier=("Bench Helpline", NOTIFIER_EMAIL),
+        )
+        | (extra or {})
+    )
+    get_settings.cache_clear()
+    return get_settings()
 
 
 class PeakMemory:

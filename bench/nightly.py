@@ -67,6 +67,7 @@ import requests
 from harness import (
     REDIS_URL,
     PeakMemory,
+    configure,
     delete_keys,
     postgres_server,
     start_worker,
@@ -77,21 +78,17 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
 from takedown.catalogue.schema import RemovedRule
-from takedown.config import Settings, get_settings
+from takedown.config import Settings
 from takedown.monitoring.checks import judge
-from takedown.safety.crypto import generate_key
 from takedown.store.columns import new_reference, utcnow
 from takedown.store.db import get_engine, migrate
 from takedown.store.encryption import keyring
 from takedown.store.models import Case, Check, Item
 from takedown.store.states import CheckOutcome
 from takedown.testing.databases import postgres_database
-from takedown.testing.environment import local_environment
 from takedown.worker.celery_app import app_for
 
 GONE_PHRASE = "This content is no longer available"
-NOTIFIER_NAME = "Bench Helpline"
-NOTIFIER_EMAIL = "bench@helpline.example"
 AIM_SECONDS_PER_100K = 300.0
 POLL_SECONDS = 0.5
 INSERT_CHUNK = 5000
@@ -303,28 +300,24 @@ removed_when:
     (directory / "benchhosts.yaml").write_text(text_.lstrip(), encoding="utf-8")
 
 
-def configure(workdir: Path, database_url: str, prefix: str, args: argparse.Namespace) -> Settings:
-    """TAKEDOWN_* settings for this process; the worker inherits the environment."""
-    os.environ.update(
-        local_environment(
-            database_url=database_url,
-            broker_url=REDIS_URL,
-            platforms_dir=workdir / "platforms",
-            secret_key=generate_key(),
-            queue_prefix=prefix,
-            notifier=(NOTIFIER_NAME, NOTIFIER_EMAIL),
-        )
-        | {
+def configure_run(
+    workdir: Path, database_url: str, prefix: str, args: argparse.Namespace
+) -> Settings:
+    """The benchmark's settings: removal confirmed at once, and the batch and politeness
+    settings it was given."""
+    return configure(
+        database_url=database_url,
+        platforms_dir=workdir / "platforms",
+        queue_prefix=prefix,
+        extra={
             "TAKEDOWN_REMOVAL_CONFIRM_SECONDS": "0",
             "TAKEDOWN_CHECK_BATCH_SIZE": str(args.batch_size),
             "TAKEDOWN_CHECK_PARALLEL": str(args.parallel),
             "TAKEDOWN_HOST_RATE_PER_SECOND": str(args.rate),
             "TAKEDOWN_HOST_BURST": str(args.burst),
             "TAKEDOWN_HOST_MAX_IN_FLIGHT": str(args.max_in_flight),
-        }
+        },
     )
-    get_settings.cache_clear()
-    return get_settings()
 
 
 @contextmanager
@@ -561,7 +554,7 @@ def run_size(
     prefix = f"takedown-bench-nightly-{uuid.uuid4().hex[:8]}-"
     print(f"N={links} links over {args.hosts} hosts, {args.per_case} links a case:")
     with fresh_database(args.database_url, workdir, links) as database_url:
-        settings = configure(workdir, database_url, prefix, args)
+        settings = configure_run(workdir, database_url, prefix, args)
         migrate()
         insert_seconds = insert_links(links, args.hosts, hosts.port, args.per_case)
         hosts.control("reset")
@@ -588,7 +581,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="takedown-bench-nightly-") as tmp:
             workdir = Path(tmp)
             write_platform(workdir / "platforms", args.hosts)
-            settings = configure(workdir, "sqlite://", "unused-", args)
+            settings = configure_run(workdir, "sqlite://", "unused-", args)
             database = args.database_url or "SQLite (a new file in a temporary directory)"
             print(
                 f"takedown nightly benchmark: database {database}, broker {REDIS_URL}, "

@@ -44,8 +44,10 @@ from pathlib import Path
 
 import requests
 from harness import (
+    NOTIFIER_EMAIL,
     REDIS_URL,
     PeakMemory,
+    configure,
     delete_keys,
     postgres_server,
     start_worker,
@@ -58,14 +60,12 @@ from sqlalchemy.engine import make_url
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
 from takedown.catalogue.platforms import catalogue_for
-from takedown.config import Settings, get_settings
-from takedown.safety.crypto import generate_key
+from takedown.config import Settings
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import RequestState
 from takedown.testing.cases import TEST_ACTOR, open_test_case
 from takedown.testing.databases import postgres_database
-from takedown.testing.environment import local_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
 from takedown.worker.celery_app import app_for
@@ -74,8 +74,6 @@ from takedown.worker.publish import publish_now
 PIPELINE_PATH = "/bench/report"  # what the worker POSTs to
 PLAIN_PATH = "/plain/report"  # what the plain loop POSTs to
 DOMAIN = "benchsite.example"
-NOTIFIER_NAME = "Bench Helpline"
-NOTIFIER_EMAIL = "bench@helpline.example"
 ACCEPTED = Reply(200, "<p>Thank you. Report ID: X-1</p>")
 # About the size of the rendered English notice, so both sides POST forms of a similar size.
 PLAIN_DETAILS = "We ask you to remove the content at the following address without delay. " * 13
@@ -106,22 +104,6 @@ channels:
 """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "benchsite.yaml").write_text(text.lstrip(), encoding="utf-8")
-
-
-def configure(workdir: Path, database_url: str, prefix: str) -> Settings:
-    """TAKEDOWN_* settings for this process; the worker inherits the environment."""
-    os.environ.update(
-        local_environment(
-            database_url=database_url,
-            broker_url=REDIS_URL,
-            platforms_dir=workdir / "platforms",
-            secret_key=generate_key(),
-            queue_prefix=prefix,
-            notifier=(NOTIFIER_NAME, NOTIFIER_EMAIL),
-        )
-    )
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def open_bench_case(settings: Settings, n: int) -> tuple[str, list[str]]:
@@ -318,7 +300,9 @@ def main() -> int:
         site.script(PIPELINE_PATH, ACCEPTED)
         site.script(PLAIN_PATH, ACCEPTED)
         write_platform(workdir / "platforms", site)
-        settings = configure(workdir, database_url, prefix)
+        settings = configure(
+            database_url=database_url, platforms_dir=workdir / "platforms", queue_prefix=prefix
+        )
         print(
             f"takedown pipeline benchmark: N={args.n}, database "
             f"{describe_database(database_url)}, broker {REDIS_URL}"
