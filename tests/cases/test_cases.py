@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
 from takedown.cases.reading import case_status, list_cases
-from takedown.cases.service import find_case
+from takedown.cases.service import CaseChanges, find_case, update_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, get_settings
 from takedown.contacts.abuse_contacts import Suggestion
@@ -221,3 +221,18 @@ def test_a_basis_chosen_by_the_caseworker_applies_to_abuse_contact_requests_too(
         )
         (request_id,) = queued.awaiting_contact
         assert session.get_one(RemovalRequest, request_id).legal_basis == "terms"
+
+
+@pytest.mark.usefixtures("environment")
+def test_an_update_with_one_bad_field_changes_nothing() -> None:
+    with session_scope() as session:
+        case = open_test_case(session, country="FI")
+        case_id = case.id
+    changes = CaseChanges(notes="new notes", country="SE", victim_phone="not a phone")
+    with session_scope() as session:
+        case = find_case(session, case_id)
+        with pytest.raises(InputError) as refused:
+            update_case(session, case, changes, actor=TEST_ACTOR)
+        # Refused before anything was set, not only rolled back afterwards.
+        assert (case.notes, case.country, case.victim_phone) == (None, "FI", None)
+    assert refused.value.field == "victim_phone"
