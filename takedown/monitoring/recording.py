@@ -9,7 +9,7 @@ link is reopened and a new request queued.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
@@ -44,34 +44,61 @@ class Change:
     url: str
     what: str
     new_request_id: str | None = None
+    # This visit confirmed the removal: the victim hears of it once the group is recorded.
+    removal_confirmed: bool = False
 
 
-@dataclass
-class _Group:
-    """What record_checks writes once for a whole group of visits."""
+def record_checks(
+    session: Session,
+    results: list[tuple[str, Seen, datetime]],
+    settings: Settings,
+    catalogue: Catalogue,
+) -> list[Change]:
+    """Store visits and act on them; what changed, for the caseworker. The items and their
+    requests are loaded with two queries, the check rows inserted with one statement, and
+    all of it committed once, instead of a round of each per link."""
+    items = {
+        item.id: item
+        for item in session.scalars(
+            select(Item)
+            .where(Item.id.in_({item_id for item_id, _, _ in results}))
+            .options(selectinload(Item.requests), joinedload(Item.case))
+        )
+    }
+    changes = []
+    check_rows: list[dict[str, object]] = []
+    for item_id, seen, when in results:
+        item = items.get(item_id)
+        if item is None:  # erased while it was being visited
+            continue
+        check_rows.append(
+            {
+                "item_id": item.id,
+                "checked_at": when,
+                "outcome": seen.outcome,
+                "http_status": seen.http_status,
+                "reason": seen.reason,
+                "duration_ms": seen.duration_ms,
+            }
+        )
+        change = _act_on(session, item, seen, settings, catalogue, when)
+        if change is not None:
+            changes.append(change)
+    if check_rows:
+        session.execute(insert(Check), check_rows)
+    # After the loop: counting what remains of a case mid-group would flush every time.
+    record_removals(session, [items[c.item_id].case_id for c in changes if c.removal_confirmed])
+    return changes
 
-    check_rows: list[dict[str, object]] = field(default_factory=list)
-    removed_in_case: list[str] = field(default_factory=list)
 
-
-def record_check(
+def _act_on(
     session: Session,
     item: Item,
     seen: Seen,
     settings: Settings,
     catalogue: Catalogue,
     now: datetime,
-    group: _Group | None = None,
 ) -> Change | None:
-    """Store the visit and act on it; what changed, if anything, for the caseworker."""
-    check = {
-        "item_id": item.id,
-        "checked_at": now,
-        "outcome": seen.outcome,
-        "http_status": seen.http_status,
-        "reason": seen.reason,
-        "duration_ms": seen.duration_ms,
-    }
     item.last_checked_at = now
     match seen.outcome:
         case CheckOutcome.REMOVED:
@@ -83,52 +110,7 @@ def record_check(
             # confirmation waits for a real answer.
             change = None
     _mark_overdue_requests_of(session, item, now)
-    removed = change is not None and change.what == REMOVAL_CONFIRMED
-    if group is not None:
-        group.check_rows.append(check)
-        if removed:
-            group.removed_in_case.append(item.case_id)
-    else:
-        session.add(Check(**check))
-        if removed:
-            record_removals(session, [item.case_id])
     return change
-
-
-def record_checks(
-    session: Session,
-    results: list[tuple[str, Seen, datetime]],
-    settings: Settings,
-    catalogue: Catalogue,
-) -> list[Change]:
-    """Record many visits in one transaction: the items and their requests are loaded with
-    two queries, the check rows inserted with one statement, and all of it committed once,
-    instead of a round of each per link."""
-    items = {
-        item.id: item
-        for item in session.scalars(
-            select(Item)
-            .where(Item.id.in_({item_id for item_id, _, _ in results}))
-            .options(selectinload(Item.requests), joinedload(Item.case))
-        )
-    }
-    changes = []
-    group = _Group()
-    for item_id, seen, when in results:
-        item = items.get(item_id)
-        if item is None:  # erased while it was being visited
-            continue
-        change = record_check(session, item, seen, settings, catalogue, when, group)
-        if change is not None:
-            changes.append(change)
-    if group.check_rows:
-        session.execute(insert(Check), group.check_rows)
-    # After the loop: counting what remains of a case mid-group would flush every time.
-    record_removals(session, group.removed_in_case)
-    return changes
-
-
-REMOVAL_CONFIRMED = "removal confirmed"
 
 
 def _seen_removed(session: Session, item: Item, settings: Settings, now: datetime) -> Change | None:
@@ -147,7 +129,7 @@ def _seen_removed(session: Session, item: Item, settings: Settings, now: datetim
             move(session, request, RequestState.REMOVED, "content confirmed removed")
         elif request.state in NOT_DELIVERED:  # the content outran the request
             move(session, request, RequestState.WITHDRAWN, "content removed before it was sent")
-    return Change(item.id, item.url, REMOVAL_CONFIRMED)
+    return Change(item.id, item.url, "removal confirmed", removal_confirmed=True)
 
 
 def _seen_online(
@@ -157,7 +139,9 @@ def _seen_online(
         return _reappeared(session, item, settings, catalogue)
     if item.removal_seen_at is not None:
         item.removal_seen_at = None
-        set_status(item, LinkStatus.ONLINE)
+        # A reappeared link stays reappeared: its new request is still the one that counts.
+        if item.status != LinkStatus.REAPPEARED:
+            set_status(item, LinkStatus.ONLINE)
         return Change(item.id, item.url, "back online before its removal was confirmed")
     if item.status == LinkStatus.UNKNOWN:
         set_status(item, LinkStatus.ONLINE)

@@ -9,7 +9,7 @@ from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.delivery.deliver import deliver
 from takedown.monitoring.checks import Seen
-from takedown.monitoring.recording import record_check
+from takedown.monitoring.recording import record_checks
 from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
 from takedown.store.models import Item, RemovalRequest
@@ -83,10 +83,8 @@ def test_confirmed_removal_closes_the_request_and_its_follow_ups(environment: Se
     gone = Seen(CheckOutcome.REMOVED, "HTTP 404", 404)
     for hours in (50, 55):
         with session_scope() as session:
-            item = session.get_one(RemovalRequest, first).item
-            record_check(
-                session, item, gone, environment, catalogue, utcnow() + timedelta(hours=hours)
-            )
+            visit = (follow_up.item_id, gone, utcnow() + timedelta(hours=hours))
+            record_checks(session, [visit], environment, catalogue)
     with session_scope() as session:
         states = {r.id: r.state for r in session.get_one(Item, follow_up.item_id).requests}
     assert states == {first: "removed", follow_up.id: "withdrawn"}

@@ -17,7 +17,7 @@ from takedown.config import Settings, bundled_dir
 from takedown.delivery.lifecycle import move, record_sent
 from takedown.messages.alerts import acknowledge, open_alerts
 from takedown.monitoring.checks import Seen
-from takedown.monitoring.recording import record_check, record_checks
+from takedown.monitoring.recording import record_checks
 from takedown.monitoring.visits import items_to_check
 from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
@@ -35,10 +35,9 @@ DOWN = Seen(CheckOutcome.UNKNOWN, "the platform is busy or failing (HTTP 503)", 
 def visit(settings: Settings, item_id: str, seen: Seen, at_hours: float) -> str | None:
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        item = session.get_one(Item, item_id)
         when = utcnow() + timedelta(hours=at_hours)
-        change = record_check(session, item, seen, settings, catalogue, when)
-        return change.what if change else None
+        changes = record_checks(session, [(item_id, seen, when)], settings, catalogue)
+        return changes[0].what if changes else None
 
 
 def state_of(request_id: str) -> tuple[str, str]:
@@ -91,6 +90,28 @@ def test_reappearance_reopens_the_link_and_queues_a_new_request(environment: Set
         acknowledge(session, alert.id, actor=TEST_ACTOR)
     with session_scope() as session:
         assert [a for a in open_alerts(session) if a.case == reference] == []
+
+
+def test_a_reappeared_link_that_flickers_stays_reappeared_until_removal_is_confirmed(
+    environment: Settings,
+) -> None:
+    item_id, _ = sent_request(environment)
+    visit(environment, item_id, GONE, 0)
+    visit(environment, item_id, GONE, 5)
+    visit(environment, item_id, THERE, 48)
+    assert visit(environment, item_id, GONE, 50) == "seen gone; to be confirmed by a later check"
+    assert visit(environment, item_id, THERE, 51) == "back online before its removal was confirmed"
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        assert item.status == "reappeared"
+        assert [r.state for r in item.requests] == ["removed", "queued"]
+    visit(environment, item_id, GONE, 60)
+    assert visit(environment, item_id, GONE, 65) == "removal confirmed"
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        assert item.status == "removed"
+        # The content went before the new request did: it is withdrawn, not sent.
+        assert [r.state for r in item.requests] == ["removed", "withdrawn"]
 
 
 def test_removed_links_are_watched_for_thirty_days_then_left_alone(environment: Settings) -> None:
