@@ -132,6 +132,8 @@ def email_due(settings: Settings, now: datetime | None = None) -> int:
         state = record_outcome(session, ALERT_EMAILS, ids, result, settings, now)
     if state == MessageState.SENT:
         return len(ids)
+    if state is None:  # the sweep flagged it meanwhile; the alerts still show
+        return 0
     again = "will try again" if state == MessageState.PENDING else "not tried again"
     log.warning("caseworker alerts not emailed (%s): %s", again, result.error)
     return 0
@@ -139,8 +141,11 @@ def email_due(settings: Settings, now: datetime | None = None) -> int:
 
 def flag_stuck_emails(session: Session, settings: Settings, now: datetime) -> int:
     """Alert emails whose worker stopped while sending them: ambiguous, not sent again (the
-    alerts stay in `takedown alerts`). How many."""
-    return len(flag_stuck(session, ALERT_EMAILS, settings, now))
+    alerts stay in `takedown alerts`). How many emails."""
+    # One email told of several alerts: its rows share the time of their claim.
+    return len(
+        {alert.email_claimed_at for alert in flag_stuck(session, ALERT_EMAILS, settings, now)}
+    )
 
 
 def _message(session: Session, alert_ids: list[int], settings: Settings) -> EmailMessage:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from takedown.channels.email import EmailSender, email_message
@@ -80,9 +80,10 @@ class Pending:
 def due_cases(session: Session, settings: Settings, now: datetime) -> list[Pending]:
     """Cases with events to tell now: the interval since the last message has passed, or
     everything has been removed."""
+    waiting = due_now(NOTIFICATIONS, now)
     rows = session.execute(
         select(Notification.case_id, Notification.id, Notification.event)
-        .where(due_now(NOTIFICATIONS, now))
+        .where(waiting)
         .order_by(Notification.case_id, Notification.created_at, Notification.id)
     ).all()
     by_case: dict[str, Pending] = {}
@@ -90,17 +91,22 @@ def due_cases(session: Session, settings: Settings, now: datetime) -> list[Pendi
         pending = by_case.setdefault(case_id, Pending(case_id, [], []))
         pending.notification_ids.append(notification_id)
         pending.events.append(event)
+    last_sent: dict[str, datetime | None] = dict(
+        session.execute(
+            select(Notification.case_id, func.max(Notification.sent_at))
+            .where(Notification.state == MessageState.SENT)
+            .where(Notification.case_id.in_(select(Notification.case_id).where(waiting)))
+            .group_by(Notification.case_id)
+        ).all()
+    )
     quiet_since = now - timedelta(seconds=settings.notify_min_interval_seconds)
-    due = []
-    for pending in by_case.values():
-        last_sent = session.scalar(
-            select(func.max(Notification.sent_at)).where(
-                Notification.case_id == pending.case_id, Notification.state == MessageState.SENT
-            )
-        )
-        if URGENT in pending.events or last_sent is None or last_sent <= quiet_since:
-            due.append(pending)
-    return due
+    return [
+        pending
+        for pending in by_case.values()
+        if URGENT in pending.events
+        or (last := last_sent.get(pending.case_id)) is None
+        or last <= quiet_since
+    ]
 
 
 def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
@@ -145,10 +151,11 @@ def message_to_victim(case: Case, message: Rendered, settings: Settings) -> Emai
 
 def send_due(settings: Settings, now: datetime | None = None) -> int:
     """Send every message that is due; the number of messages sent."""
-    now = now or utcnow()
     with session_scope() as session:
-        due = due_cases(session, settings, now)
-    return sum(_send_case(pending, settings, now) for pending in due)
+        due = due_cases(session, settings, now or utcnow())
+    # Each claim stamped when it is made: a long run must not make its last sends look
+    # stuck to the sweep.
+    return sum(_send_case(pending, settings, now or utcnow()) for pending in due)
 
 
 def _send_case(pending: Pending, settings: Settings, now: datetime) -> int:
@@ -170,14 +177,12 @@ def _send_case(pending: Pending, settings: Settings, now: datetime) -> int:
             return 0
     result = EmailSender(settings).transmit(message, str(message["To"]))
     with session_scope() as session:
-        state = record_outcome(session, NOTIFICATIONS, ids, result, settings, now)
+        sent = {Notification.message_id: str(message["Message-ID"])}
+        state = record_outcome(session, NOTIFICATIONS, ids, result, settings, now, sent)
         if state == MessageState.SENT:
-            session.execute(
-                update(Notification)
-                .where(Notification.id.in_(ids))
-                .values(message_id=str(message["Message-ID"]))
-            )
             return 1
+        if state is None:  # the sweep flagged it meanwhile, and told the caseworker
+            return 0
         if state == MessageState.FAILED:
             tell_caseworker(session, pending.case_id, f"could not be sent: {result.error}")
     log.warning("case notification not sent: %s", result.error)

@@ -5,8 +5,10 @@ A message is rows first (``pending``), written in the same transaction as what i
 A worker sending it claims the rows with a conditional update (``sending``, stamped with the
 time), so that two workers never both send them; records the outcome (``sent``; ``pending``
 again with a back-off; ``failed`` for good); and a send whose worker died is found by the
-sweep once the claim is older than any task may run, and made ``ambiguous``: it may have
-gone, so it is never sent again, and a person is told.
+sweep once the claim is older than ``TAKEDOWN_SENDING_TIMEOUT_SECONDS`` (the backstop requests
+use too: the thread and solo pools never cut a task off), and made ``ambiguous``: it may have
+gone, so it is never sent again, and a person is told. Every move is one conditional
+UPDATE, so the sweep and a late outcome never overwrite each other.
 
 The same rules hold for both kinds of message; only where their rows keep the state differs
 (``Outbox``). A message that may have arrived (the connection lost during DATA) counts as
@@ -15,12 +17,13 @@ sent: telling a victim twice is worse than once, and every alert stays in ``take
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from takedown.channels.backoff import retry_delay
@@ -30,6 +33,7 @@ from takedown.store.models import Alert, Notification
 from takedown.store.states import MessageState, check_message_transition
 
 M = MessageState
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,17 +73,6 @@ ALERT_EMAILS = Outbox(
     retries_until_sent=True,
 )
 
-# The moves the statements below make, checked against the table once, at import.
-for _move in [
-    (M.PENDING, M.SENDING),
-    (M.SENDING, M.SENT),
-    (M.SENDING, M.PENDING),
-    (M.SENDING, M.FAILED),
-    (M.SENDING, M.SKIPPED),
-    (M.SENDING, M.AMBIGUOUS),
-]:
-    check_message_transition(*_move)
-
 
 def due_now(outbox: Outbox, now: datetime) -> Any:
     """The condition of rows waiting to be sent now."""
@@ -89,11 +82,11 @@ def due_now(outbox: Outbox, now: datetime) -> Any:
 
 
 def claim(session: Session, outbox: Outbox, ids: Sequence[int], now: datetime) -> bool:
-    """Move these rows from pending to sending, all of them or none; commit. False when
-    another worker got there first."""
+    """Move these rows from pending to sending, all of them or none, if they are still due
+    at ``now``; commit. False when another worker got there first."""
     claimed = session.execute(
         update(outbox.model)
-        .where(outbox.model.id.in_(ids), outbox.state == M.PENDING)
+        .where(outbox.model.id.in_(ids), due_now(outbox, now))
         .values({outbox.state: M.SENDING, outbox.claimed_at: now})
         .execution_options(synchronize_session=False)
     )
@@ -104,16 +97,25 @@ def claim(session: Session, outbox: Outbox, ids: Sequence[int], now: datetime) -
     return True
 
 
+def _still_sending(
+    session: Session, outbox: Outbox, ids: Sequence[int], values: Mapping[Any, Any]
+) -> int:
+    """Write ``values`` on those of the rows still ``sending``; how many."""
+    moved = session.execute(
+        update(outbox.model)
+        .where(outbox.model.id.in_(ids), outbox.state == M.SENDING)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(moved.rowcount)  # type: ignore[attr-defined]
+
+
 def settle(
     session: Session, outbox: Outbox, ids: Sequence[int], state: MessageState, why: str | None
 ) -> None:
     """Claimed rows that will not be sent: failed before a byte went out, or skipped."""
-    session.execute(
-        update(outbox.model)
-        .where(outbox.model.id.in_(ids), outbox.state == M.SENDING)
-        .values({outbox.state: state, outbox.last_error: why})
-        .execution_options(synchronize_session=False)
-    )
+    check_message_transition(M.SENDING, state)
+    _still_sending(session, outbox, ids, {outbox.state: state, outbox.last_error: why})
 
 
 def record_outcome(
@@ -123,25 +125,34 @@ def record_outcome(
     result: Result,
     settings: Settings,
     now: datetime,
-) -> MessageState:
-    """What the send came to, on every claimed row: sent; pending again after a back-off
-    when the failure may pass; failed when it will not, or after the last attempt."""
-    rows = session.scalars(
-        select(outbox.model).where(outbox.model.id.in_(ids), outbox.state == M.SENDING)
-    ).all()
-    attempts = max((getattr(row, outbox.attempts.key) for row in rows), default=0) + 1
+    sent: Mapping[Any, Any] | None = None,
+) -> MessageState | None:
+    """What the send came to, on every claimed row: sent (with the ``sent`` values too);
+    pending again after a back-off when the failure may pass; failed when it will not, or
+    after the last attempt. None when the sweep had already made the rows ambiguous: they
+    keep that, and the caseworker has been told."""
+    attempts = 1 + (
+        session.scalar(
+            select(func.max(outbox.attempts)).where(
+                outbox.model.id.in_(ids), outbox.state == M.SENDING
+            )
+        )
+        or 0
+    )
     outcome = _new_state(attempts, outbox, result, settings)
-    # One time for the whole message: its rows are tried again together, as one message.
-    retry_at = now + timedelta(seconds=retry_delay(attempts, settings, result.retry_after))
-    for row in rows:
-        setattr(row, outbox.state.key, outcome)
-        setattr(row, outbox.last_error.key, result.error)
-        if outcome == M.SENT:
-            setattr(row, outbox.sent_at.key, now)
-            continue
-        setattr(row, outbox.attempts.key, attempts)
-        if outcome == M.PENDING:
-            setattr(row, outbox.next_attempt_at.key, retry_at)
+    check_message_transition(M.SENDING, outcome)
+    values: dict[Any, Any] = {outbox.state: outcome, outbox.last_error: result.error}
+    if outcome == M.SENT:
+        values |= {outbox.sent_at: now, **(sent or {})}
+    else:
+        values[outbox.attempts] = attempts
+    if outcome == M.PENDING:
+        # One time for the whole message: its rows are tried again together, as one message.
+        delay = retry_delay(attempts, settings, result.retry_after)
+        values[outbox.next_attempt_at] = now + timedelta(seconds=delay)
+    if not _still_sending(session, outbox, ids, values):
+        log.warning("a message outlived its claim (%s); it stays ambiguous", result.outcome)
+        return None
     return outcome
 
 
@@ -162,13 +173,15 @@ STUCK = (
 
 
 def flag_stuck(session: Session, outbox: Outbox, settings: Settings, now: datetime) -> list[Any]:
-    """Rows claimed longer ago than a task may run: their worker is gone (a task is cut off
-    at its time limit). They become ambiguous; the rows, for the caller to tell a person."""
-    cutoff = now - timedelta(seconds=settings.task_time_limit_seconds)
-    stuck = session.scalars(
-        select(outbox.model).where(outbox.state == M.SENDING, outbox.claimed_at < cutoff)
-    ).all()
-    for row in stuck:
-        setattr(row, outbox.state.key, M.AMBIGUOUS)
-        setattr(row, outbox.last_error.key, STUCK)
-    return list(stuck)
+    """Rows claimed longer ago than any send may take: their worker is gone. They become
+    ambiguous; the rows, for the caller to tell a person."""
+    cutoff = now - timedelta(seconds=settings.sending_timeout_seconds)
+    return list(
+        session.scalars(
+            update(outbox.model)
+            .where(outbox.state == M.SENDING, outbox.claimed_at < cutoff)
+            .values({outbox.state: M.AMBIGUOUS, outbox.last_error: STUCK})
+            .returning(outbox.model)
+            .execution_options(synchronize_session=False)
+        )
+    )

@@ -26,7 +26,7 @@ class Sweep:
     due: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
-    # Cases whose victim's progress email may not have gone out, and alert emails alike.
+    # Emails whose worker stopped mid-send: progress emails to victims, and alert emails.
     messages_flagged: int = 0
 
 

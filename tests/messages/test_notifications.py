@@ -13,6 +13,7 @@ from sqlalchemy import select
 from takedown.cases.links import add_links
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, bundled_dir
+from takedown.messages.alerts import open_alerts
 from takedown.messages.notifications import record_event, send_due
 from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
@@ -40,6 +41,12 @@ def tell(case_id: str, *events: str) -> None:
 
 def inbox(smtp: SmtpSink, victim: str) -> list[Delivered]:
     return smtp.to(victim)
+
+
+def alerts_about(case_id: str) -> list[str]:
+    with session_scope() as session:
+        reference = session.get_one(Case, case_id).reference
+        return [alert.what for alert in open_alerts(session) if alert.case == reference]
 
 
 @pytest.mark.parametrize(
@@ -130,6 +137,9 @@ def test_a_template_that_mentions_a_web_address_is_never_sent(
         (row,) = session.query(Notification).filter_by(case_id=case_id)
         assert row.state == "failed"
         assert "mentions a link or a web address" in (row.last_error or "")
+    # The caseworker hears of it, to tell the victim another way.
+    (what,) = alerts_about(case_id)
+    assert what.startswith("a progress email to the victim could not be written")
 
 
 def test_a_refusal_quoting_the_victims_address_is_stored_without_it(
@@ -145,6 +155,9 @@ def test_a_refusal_quoting_the_victims_address_is_stored_without_it(
         assert row.last_error is not None
         assert "550 5.1.1 <[email]>: Recipient address rejected" in row.last_error
         assert victim not in row.last_error
+    (what,) = alerts_about(case_id)
+    assert what.startswith("a progress email to the victim could not be sent")
+    assert victim not in what
 
 
 @pytest.mark.parametrize("separator", ["\r\n", "\x00"], ids=["crlf", "nul"])

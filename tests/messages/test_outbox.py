@@ -9,13 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from takedown.channels.base import Outcome, Result
 from takedown.config import Settings, get_settings
-from takedown.messages.alerts import email_due, open_alerts, raise_for_case
+from takedown.messages.alerts import email_due, flag_stuck_emails, open_alerts, raise_for_case
 from takedown.messages.notifications import record_event, send_due
-from takedown.messages.outbox import NOTIFICATIONS, claim
+from takedown.messages.outbox import ALERT_EMAILS, NOTIFICATIONS, claim, due_now, record_outcome
 from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Case, Notification
+from takedown.store.models import Alert, Case, Notification
 from takedown.store.states import MessageState
 from takedown.testing.cases import open_test_case, queued_case
 from takedown.testing.environment import Configure
@@ -57,7 +58,7 @@ def test_a_progress_email_whose_worker_died_is_flagged_and_never_sent_twice(
     environment: Settings, smtp: SmtpSink
 ) -> None:
     victim = victim_address()
-    dead = a_claimed_progress_email(victim, environment.task_time_limit_seconds + 5)
+    dead = a_claimed_progress_email(victim, environment.sending_timeout_seconds + 5)
     alive = a_claimed_progress_email(victim_address(), 1)  # a worker sending now
     with session_scope() as session:
         assert sweep(session, environment).messages_flagged >= 1
@@ -129,3 +130,53 @@ def test_the_events_of_one_progress_email_are_tried_again_together(smtp: SmtpSin
     ((state, attempts, retry_at),) = retries  # one message: one time for all its events
     assert (state, attempts) == (MessageState.PENDING, 1)
     assert retry_at is not None
+
+
+@pytest.mark.usefixtures("environment")
+def test_a_message_waiting_out_its_back_off_cannot_be_claimed_early(smtp: SmtpSink) -> None:
+    victim = victim_address()
+    with session_scope() as session:
+        case = open_test_case(session, victim_email=victim)
+        record_event(session, case.id, "requests_sent")
+        case_id = case.id
+    smtp.refuse(victim, "451 4.3.0 Try again later")
+    now = utcnow()
+    send_due(get_settings(), now)
+    with session_scope() as session:
+        (row,) = session.scalars(select(Notification).where(Notification.case_id == case_id))
+        assert row.next_attempt_at is not None
+        # Another worker read the row as due a moment before: its claim must now fail.
+        assert not claim(session, NOTIFICATIONS, [row.id], now)
+        assert claim(session, NOTIFICATIONS, [row.id], row.next_attempt_at)
+
+
+def test_an_outcome_arriving_after_the_sweep_flagged_the_send_leaves_it_ambiguous(
+    environment: Settings,
+) -> None:
+    case_id = a_claimed_progress_email(victim_address(), environment.sending_timeout_seconds + 5)
+    with session_scope() as session:
+        sweep(session, environment)
+    with session_scope() as session:
+        ids = list(session.scalars(select(Notification.id).where(Notification.case_id == case_id)))
+        delivered = Result(Outcome.DELIVERED)
+        assert record_outcome(session, NOTIFICATIONS, ids, delivered, environment, utcnow()) is None
+    assert notification_states(case_id) == [MessageState.AMBIGUOUS]
+    assert len(alerts_about(case_id)) == 1
+
+
+@pytest.mark.usefixtures("environment")
+def test_one_stuck_alert_email_counts_once_however_many_alerts_it_told_of(
+    configure: Configure,
+) -> None:
+    settings = configure(TAKEDOWN_CASEWORKER_EMAIL=f"team-{uuid.uuid4().hex[:8]}@example.org")
+    with session_scope() as session:
+        for _ in range(3):
+            case = open_test_case(session, victim_email=victim_address())
+            raise_for_case(session, case.id, "look at this case")
+    long_ago = utcnow() - timedelta(seconds=settings.sending_timeout_seconds + 5)
+    with session_scope() as session:
+        ids = list(session.scalars(select(Alert.id).where(due_now(ALERT_EMAILS, long_ago))))
+        assert len(ids) >= 3
+        assert claim(session, ALERT_EMAILS, ids, long_ago)
+    with session_scope() as session:
+        assert flag_stuck_emails(session, settings, utcnow()) == 1
