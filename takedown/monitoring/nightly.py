@@ -14,13 +14,13 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import redis
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from takedown.config import Settings
 from takedown.monitoring.politeness import HostPoliteness
 from takedown.monitoring.visits import HostBusy, items_to_check
+from takedown.store.broker import broker_redis
 from takedown.store.models import NightlyRun
 
 Gate = Callable[[str], AbstractContextManager[object]]
@@ -48,10 +48,11 @@ def start_run(session: Session, settings: Settings, now: datetime) -> list[list[
 def politeness_gate(settings: Settings) -> Gate | None:
     """A gate per host shared through the Redis broker; None without Redis (the demo's
     in-process broker), where one process is all there is."""
-    if not settings.broker_url.startswith(("redis://", "rediss://")):
+    client = broker_redis(settings)
+    if client is None:
         return None
     polite = HostPoliteness(
-        redis.Redis.from_url(settings.broker_url),
+        client,
         prefix=f"{settings.queue_prefix}takedown:polite:",
         rate=settings.host_rate_per_second,
         burst=settings.host_burst,

@@ -15,10 +15,13 @@ message waits for the redelivery window, as it did before.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import redis
 
 from takedown.config import Settings
+from takedown.store.broker import broker_redis
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +30,25 @@ def marker_key(settings: Settings) -> str:
     return f"{settings.queue_prefix}takedown:sweep-marker"
 
 
-def messages_lost(settings: Settings) -> bool:
-    """True when the marker was gone (and is now set again): the broker's messages may be
-    gone with it. Never raises: a broker that cannot be asked now is asked at the next sweep."""
-    if not settings.broker_url.startswith(("redis://", "rediss://")):
-        return False  # the demo's in-process broker loses nothing it does not lose entirely
+@contextmanager
+def watching_for_lost_messages(settings: Settings) -> Iterator[bool]:
+    """Whether the marker was gone (and is now set again): the broker's messages may be gone
+    with it. Should the sweep that acts on it fail, the marker is removed again, so that the
+    next sweep publishes everything in its place. Never raises on the broker's account: a
+    broker that cannot be asked now is asked at the next sweep."""
+    client = broker_redis(settings)
+    lost = client is not None and _set_marker(client, settings)
     try:
-        client = redis.Redis.from_url(settings.broker_url, socket_connect_timeout=5)
+        yield lost
+    except BaseException:
+        if lost and client is not None:
+            with suppress(redis.RedisError):
+                client.delete(marker_key(settings))
+        raise
+
+
+def _set_marker(client: redis.Redis, settings: Settings) -> bool:
+    try:
         return bool(client.set(marker_key(settings), "1", nx=True))
     except (redis.RedisError, ValueError) as error:
         log.warning("the broker could not be asked for its marker (%s)", type(error).__name__)

@@ -29,8 +29,9 @@ def publish(request_ids: Iterable[str]) -> None:
 
 
 def publish_now(request_ids: list[str]) -> bool:
-    """Publish from outside a worker (the CLI). False when the broker cannot be reached;
-    the requests stay queued and the sweeper publishes them later."""
+    """Publish requests just queued, and stamp them as enqueued, so that the sweeper does
+    not publish them a second time. False when the broker cannot be reached; the requests
+    stay queued and the sweeper publishes them later."""
     if not request_ids:
         return True
     try:

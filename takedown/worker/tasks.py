@@ -17,7 +17,7 @@ from takedown.monitoring.visits import check_now
 from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
 from takedown.worker import housekeeping
-from takedown.worker.broker_marker import messages_lost
+from takedown.worker.broker_marker import watching_for_lost_messages
 from takedown.worker.celery_app import (
     CHECK_BATCH,
     DELIVER,
@@ -26,23 +26,24 @@ from takedown.worker.celery_app import (
     SWEEP,
     app_for,
 )
-from takedown.worker.publish import publish
+from takedown.worker.publish import publish, publish_now
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name=DELIVER)  # type: ignore[untyped-decorator]
 def deliver_request(request_id: str) -> None:
-    if deliver(request_id):
-        publish([request_id])
+    if deliver(request_id):  # queued again, on its next channel
+        publish_now([request_id])
 
 
 @shared_task(name=SWEEP)  # type: ignore[untyped-decorator]
 def sweep() -> None:
     settings = get_settings()
-    lost = messages_lost(settings)
-    with session_scope() as session:
-        result = housekeeping.sweep(session, settings, messages_lost=lost)
+    with watching_for_lost_messages(settings) as lost:
+        with session_scope() as session:
+            result = housekeeping.sweep(session, settings, messages_lost=lost)
+        publish(result.due)
     if lost and result.due:
         log.warning(
             "sweep: the broker lost its messages; %d request(s) published again", len(result.due)
@@ -51,7 +52,6 @@ def sweep() -> None:
         log.warning("sweep: %d request(s) stuck in sending are now ambiguous", len(result.stuck))
     if result.messages_flagged:
         log.warning("sweep: %d email(s) to people may not have gone out", result.messages_flagged)
-    publish(result.due)
     app_for(settings).send_task(SEND_NOTIFICATIONS)
 
 
@@ -102,4 +102,4 @@ def check_batch(item_ids: list[str]) -> None:
                 change.item_id,
                 change.new_request_id,
             )
-    publish([c.new_request_id for c in changes if c.new_request_id])
+    publish_now([c.new_request_id for c in changes if c.new_request_id])

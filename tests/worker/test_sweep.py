@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from takedown.config import Settings
 from takedown.testing.cases import queued_case
@@ -68,3 +69,30 @@ def test_a_sweep_that_finds_the_broker_wiped_publishes_every_queued_request_at_o
 
     tasks.sweep()
     assert sorted(published(client, settings, mine)) == sorted(mine)
+
+
+@pytest.mark.usefixtures("environment")
+def test_a_sweep_that_fails_after_seeing_the_wipe_leaves_it_for_the_next_sweep(
+    broker: RedisServer, configure: Configure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = configure(
+        TAKEDOWN_BROKER_URL=broker.url(),
+        TAKEDOWN_QUEUE_PREFIX=f"sweep-{uuid.uuid4().hex[:8]}-",
+        TAKEDOWN_REDELIVER_AFTER_SECONDS="300",
+    )
+    client = broker.client()
+    queued = queued_case(settings, [f"https://mailsite.example/p/{n}" for n in range(2)])
+    assert publish_now(queued.request_ids)
+    tasks.sweep()
+    published(client, settings, queued.request_ids)
+    broker.flush()
+
+    def broker_gone(_request_ids: object) -> None:
+        raise BrokerUnavailable("the broker went away mid-publish")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks, "publish", broker_gone)
+        with pytest.raises(BrokerUnavailable):
+            tasks.sweep()
+    tasks.sweep()
+    assert sorted(published(client, settings, queued.request_ids)) == sorted(queued.request_ids)
