@@ -137,7 +137,9 @@ def erase_expired(session: Session, settings: Settings, now: datetime) -> list[s
     erased = []
     for case in due:
         try:
-            erase_case(session, case, now, actor=SERVICE_ACTOR)
+            # A savepoint: a refused erasure undoes its own withdrawals, and only its own.
+            with session.begin_nested():
+                erase_case(session, case, now, actor=SERVICE_ACTOR)
         except Conflict:
             continue  # a request still sending: the next night erases it
         erased.append(case.reference)

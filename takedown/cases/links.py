@@ -47,7 +47,6 @@ def add_links(
     catalogue: Catalogue,
     *,
     actor: str,
-    allow_private: bool | None = None,
 ) -> AddedLinks:
     """Validate every link, then store the new ones matched to their platforms.
 
@@ -57,8 +56,7 @@ def add_links(
     nothing would ever be sent there, and a check would probe the operator's own network.
     """
     refuse_if_closed(case)
-    if allow_private is None:
-        allow_private = get_settings().allow_private_targets
+    allow_private = get_settings().allow_private_targets
     urls = []
     for position, raw in enumerate(raw_urls, start=1):
         try:

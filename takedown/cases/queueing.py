@@ -14,7 +14,7 @@ from takedown.catalogue.bases import choose_basis, facts_of
 from takedown.catalogue.legal import Legal, legal_for
 from takedown.catalogue.platforms import Catalogue
 from takedown.catalogue.schema import Platform
-from takedown.config import get_settings
+from takedown.config import Settings, get_settings
 from takedown.contacts.abuse_contacts import Suggestion, new_contact_request
 from takedown.delivery.lifecycle import new_request
 from takedown.errors import InputError
@@ -42,6 +42,20 @@ class Queued:
         )
 
 
+def hosts_to_ask(case: Case, settings: Settings) -> dict[str, str]:
+    """Whom queueing this case should ask RDAP about: the host of each link on no known
+    platform that has no request yet, by link id. What queueing would refuse is refused
+    first, so no registry is asked for nothing. The caller asks (``suggestions_for``) outside
+    any transaction: the lookups take seconds, and write their own cache."""
+    settings.require_notifier()
+    refuse_if_closed(case)
+    return {
+        item.id: item.host
+        for item in case.items
+        if item.platform_id is None and not _has_live_request(item)
+    }
+
+
 def queue_case(
     session: Session,
     case: Case,
@@ -55,17 +69,15 @@ def queue_case(
     """One removal request per link that has none yet (a withdrawn one does not count),
     each with the legal basis chosen for the case and its platform, or ``basis`` when a
     caseworker chose one. A basis that cannot be used for a link refuses the whole command
-    before anything is stored.
+    before anything is stored; so does a missing notifier, as nothing could be sent.
 
     ``contacts``: for links on no known platform, the abuse address RDAP suggested (by link
     id); each gets a request to it that waits for the caseworker to confirm the address."""
+    settings = get_settings()
+    settings.require_notifier()
     refuse_if_closed(case)
-    legal = legal or legal_for(get_settings().legal_dir)
-    contacts = {
-        item_id: suggestion
-        for item_id, suggestion in (contacts or {}).items()
-        if any(item.id == item_id and item.platform_id is None for item in case.items)
-    }
+    legal = legal or legal_for(settings.legal_dir)
+    contacts = contacts or {}
 
     def chosen_basis(item: Item, platform: Platform) -> str:
         try:
@@ -73,29 +85,25 @@ def queue_case(
         except InputError as error:
             raise InputError(f"{error.message} (for {item.url})", field="basis") from None
 
-    planned = []
+    queued = Queued()
+    planned = []  # every basis is chosen before anything is stored
     for item in case.items:
-        if any(r.state != RequestState.WITHDRAWN for r in item.requests):
+        if _has_live_request(item):
+            queued.already_requested += 1
             continue
         if item.platform_id is not None:
             platform = catalogue.get(item.platform_id)
         elif item.id in contacts:
             platform = contact_platform()
         else:
+            queued.no_platform.append(item.url)
             continue
         planned.append((item, platform, chosen_basis(item, platform)))
-    queued = Queued()
-    for item in case.items:
-        if any(r.state != RequestState.WITHDRAWN for r in item.requests):
-            queued.already_requested += 1
-        elif item.platform_id is None:
-            queued.no_platform.append(item.url)
     for item, platform, chosen in planned:
         if item.platform_id is None:
             # On no known platform: to the abuse address RDAP suggested, once confirmed.
             request = new_contact_request(session, item, contacts[item.id], chosen)
             queued.awaiting_contact.append(request.id)
-            queued.no_platform.remove(item.url)
         else:
             request = new_request(session, item, platform, "queued by caseworker", chosen)
             queued.request_ids.append(request.id)
@@ -110,11 +118,6 @@ def queue_case(
     return queued
 
 
-def links_without_platform(case: Case) -> list[Item]:
-    """The links no platform file matches that have no request yet."""
-    return [
-        item
-        for item in case.items
-        if item.platform_id is None
-        and not any(r.state != RequestState.WITHDRAWN for r in item.requests)
-    ]
+def _has_live_request(item: Item) -> bool:
+    """A withdrawn request does not count: the link may be requested again."""
+    return any(r.state != RequestState.WITHDRAWN for r in item.requests)

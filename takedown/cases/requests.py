@@ -17,10 +17,10 @@ from takedown.catalogue.platforms import platform_of
 from takedown.catalogue.schema import Platform
 from takedown.config import Settings
 from takedown.contacts.abuse_contacts import confirm
-from takedown.delivery.lifecycle import move, record_sent
+from takedown.delivery.lifecycle import move, record_sent, requeue
+from takedown.delivery.prepare import compose_for
 from takedown.errors import Conflict, DataFileError, NotFound, RenderError
 from takedown.messages import alerts
-from takedown.notices.builder import Notifier, compose, notice_context
 from takedown.safety.safetext import line_problem, shown
 from takedown.safety.sandbox import Rendered
 from takedown.store.audit import record
@@ -124,12 +124,7 @@ def retry_request(
     platform = platform_of(request, settings)
     first = platform.channel_order(request.item.case.synthetic)[0]
     alerts.settle_for_request(session, request.id)
-    move(session, request, RequestState.QUEUED, "sent again by caseworker")
-    request.channel_index = first
-    request.channel = platform.channels[first].type
-    request.channel_attempts = 0
-    request.next_attempt_at = None
-    request.enqueued_at = None
+    requeue(session, request, platform, first, "sent again by caseworker")
     _audit(session, request, "retried", actor)
     return request.channel
 
@@ -185,14 +180,12 @@ def preview_notice(
 ) -> NoticePreview:
     """The request's notice exactly as it will be sent, checked against its legal basis."""
     platform = platform_of(request, settings)
-    case = request.item.case
     legal = legal_for(settings.legal_dir)
     basis = request.legal_basis or "terms"
-    choice = choose_basis(facts_of(case), platform, legal)
-    context = notice_context(case.reference, request.item.url, platform, Notifier.of(settings))
+    choice = choose_basis(facts_of(request.item.case), platform, legal)
     try:
-        notice = compose(request, platform, settings, context)
-    except (RenderError, DataFileError) as error:
+        notice = compose_for(request, platform, settings).notice
+    except (Conflict, RenderError, DataFileError) as error:
         raise type(error)(f"request {request.id[:8]}: {error.words()}") from None
     _audit(session, request, "notice viewed", actor)
     return NoticePreview(

@@ -6,7 +6,9 @@ acting person in the same transaction, whichever door it came through.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,6 +85,18 @@ def open_case(session: Session, new: NewCase, *, actor: str) -> Case:
     return case
 
 
+# The text fields, each through its check; the flags are taken as given.
+CHECKED: dict[str, Callable[[Any], Any]] = {
+    "country": country_code,
+    "victim_phone": phone_number,
+    "notes": notes_text,
+}
+
+
+def _as_given(value: object) -> object:
+    return value
+
+
 def update_case(session: Session, case: Case, changes: CaseChanges, *, actor: str) -> list[str]:
     """Apply the changes given; the names of the fields changed (requests queued from now on
     use the new facts). The audit log names the fields, never their values."""
@@ -91,22 +105,9 @@ def update_case(session: Session, case: Case, changes: CaseChanges, *, actor: st
         raise InputError("nothing to change: give at least one field", field="changes")
     refuse_if_erased(case)
     # Everything is validated before anything is set: a bad phone changes nothing else.
-    country = country_code(changes.country) if changes.country is not None else case.country
-    phone = phone_number(changes.victim_phone) if changes.victim_phone is not None else None
-    notes = notes_text(changes.notes) if changes.notes is not None else None
-    case.country = country
-    if changes.victim_phone is not None:
-        case.victim_phone = phone
-    if changes.notes is not None:
-        case.notes = notes
-    if changes.notify is not None:
-        case.notify = changes.notify
-    if changes.synthetic is not None:
-        case.synthetic = changes.synthetic
-    if changes.victim_owns_copyright is not None:
-        case.victim_owns_copyright = changes.victim_owns_copyright
-    if changes.victim_may_be_named is not None:
-        case.victim_may_be_named = changes.victim_may_be_named
+    values = {name: CHECKED.get(name, _as_given)(getattr(changes, name)) for name in given}
+    for name, value in values.items():
+        setattr(case, name, value)
     record(
         session,
         actor=actor,

@@ -21,21 +21,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Every error a person can act on exits with status 1, whatever its kind, as click's own
 # errors do (a mistake in the command itself, an unknown option say, exits with 2).
 
-# A field spelt differently from its option, or not as an option at all.
+# A field no parameter of the command is named after.
 FIELD_NAMES = {"alert_id": "--ack", "changes": "options"}
 
 
-def field_name(field: str) -> str:
-    """How the command line spells a field: ``victim_email`` is ``--victim-email``."""
+def field_name(field: str, command: click.Command | None = None) -> str:
+    """How the command line spells a field: as the command's parameter of that name
+    (``victim_email`` is ``--victim-email``, a ``basis`` argument is ``BASIS``)."""
+    for param in command.params if command else []:
+        if param.name == field:
+            if isinstance(param, click.Argument):
+                return param.human_readable_name
+            return next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
     return FIELD_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
-def one_line(error: TakedownError) -> str:
+def one_line(error: TakedownError, command: click.Command | None = None) -> str:
     if isinstance(error, InputError) and error.field == "urls" and error.index is not None:
         return f"URL {error.index} ({shown(error.value or '')}): {error.words()}"
     if error.field is None:
         return error.words()
-    name = field_name(error.field)
+    name = field_name(error.field, command)
     if "{field}" in error.message:  # the message names its field where it belongs
         return error.words(name)
     return f"{name}: {error.words(name)}"
@@ -53,7 +59,8 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except TakedownError as error:
-            raise CommandError(one_line(error)) from None
+            context = click.get_current_context(silent=True)
+            raise CommandError(one_line(error, context.command if context else None)) from None
         except StaleDataError:
             raise CommandError(
                 "the request changed while you were acting on it (a worker or another "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from takedown.cases.requests import change_basis, find_request, preview_notice
+from takedown.catalogue.bases import PREFERENCE
 from takedown.cli.context import (
     STAND_IN_NOTE,
     acting_user,
@@ -65,7 +66,7 @@ def notice_lint() -> None:
 
 @notice.command("basis", help="Change the law a request's notice invokes, before it is sent.")
 @click.argument("request_id")
-@click.argument("basis", type=click.Choice(["dsa", "take_it_down", "dmca", "terms"]))
+@click.argument("basis", type=click.Choice(PREFERENCE))
 @user_errors
 def notice_basis(request_id: str, basis: str) -> None:
     with open_database() as session:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from takedown.cases.queueing import links_without_platform, queue_case
+from takedown.cases.queueing import hosts_to_ask, queue_case
 from takedown.cases.reading import case_status
 from takedown.cases.requests import (
     find_request,
@@ -16,6 +16,7 @@ from takedown.cases.requests import (
     withdraw_request,
 )
 from takedown.cases.service import find_case
+from takedown.catalogue.bases import PREFERENCE
 from takedown.cli.context import (
     BROKER_DOWN,
     acting_user,
@@ -34,7 +35,7 @@ from takedown.cli.tables import minor_routes_view, status_view
 @click.argument("case_id")
 @click.option(
     "--basis",
-    type=click.Choice(["dsa", "take_it_down", "dmca", "terms"]),
+    type=click.Choice(PREFERENCE),
     help="The law or policy every notice invokes, instead of the one chosen per platform.",
 )
 @click.option("--json", "as_json", is_flag=True)
@@ -44,11 +45,9 @@ def queue(case_id: str, basis: str | None, as_json: bool) -> None:
     from takedown.worker.publish import publish_now
 
     settings = current_settings()
-    settings.require_notifier()  # before asking any registry
     catalogue = current_catalogue()
     with open_database() as session:
-        hosts = {item.id: item.host for item in links_without_platform(find_case(session, case_id))}
-    # Outside any transaction: the lookups take seconds, and write their own cache.
+        hosts = hosts_to_ask(find_case(session, case_id), settings)
     with console.status("Asking RDAP who hosts the links on no known platform…") as spinner:
         if as_json:
             spinner.stop()

@@ -99,6 +99,19 @@ def record_sent(
     request.next_attempt_at = None
 
 
+def requeue(
+    session: Session, request: RemovalRequest, platform: Platform, index: int, reason: str
+) -> None:
+    """Queue the request again, on the platform's channel ``index``, with its attempts there
+    starting from none and no message in flight."""
+    move(session, request, RequestState.QUEUED, reason)
+    request.channel_index = index
+    request.channel = platform.channels[index].type
+    request.channel_attempts = 0
+    request.next_attempt_at = None
+    request.enqueued_at = None
+
+
 def new_request(
     session: Session, item: Item, platform: Platform, reason: str, basis: str
 ) -> RemovalRequest:

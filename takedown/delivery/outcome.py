@@ -19,7 +19,7 @@ from takedown.catalogue.schema import Platform
 from takedown.channels.backoff import retry_delay
 from takedown.channels.base import Outcome, Result
 from takedown.config import Settings
-from takedown.delivery.lifecycle import move, record_sent
+from takedown.delivery.lifecycle import move, record_sent, requeue
 from takedown.delivery.prepare import Prepared
 from takedown.messages.notifications import record_event
 from takedown.store.columns import utcnow
@@ -99,16 +99,9 @@ def _give_up(
         request.last_error = error
         record_event(session, request.item.case_id, "caseworker_needs_you")
         return False
-    next_index = later[0]
-    next_kind = platform.channels[next_index].type
-    reason = f"{error} (falling back to the {next_kind} channel)"
-    move(session, request, RequestState.QUEUED, reason)
+    reason = f"{error} (falling back to the {platform.channels[later[0]].type} channel)"
+    requeue(session, request, platform, later[0], reason)
     request.last_error = reason
-    request.channel_index = next_index
-    request.channel = next_kind
-    request.channel_attempts = 0
-    request.next_attempt_at = None
-    request.enqueued_at = None
     return True
 
 

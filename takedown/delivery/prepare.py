@@ -12,11 +12,12 @@ from urllib.parse import quote
 
 from takedown.catalogue.escalation import target_for
 from takedown.catalogue.platforms import platform_of
-from takedown.catalogue.schema import Platform
+from takedown.catalogue.schema import EmailChannel, ManualChannel, Platform, WebformChannel
 from takedown.channels.base import Job, Outcome, Result
 from takedown.config import Settings
 from takedown.errors import Conflict, DataFileError, RenderError
 from takedown.notices.builder import NOTICE, Notifier, compose, notice_context
+from takedown.safety.sandbox import Rendered
 from takedown.store.models import RemovalRequest
 
 log = logging.getLogger(__name__)
@@ -45,32 +46,54 @@ def prepare(request: RemovalRequest, settings: Settings) -> Prepared:
         platform = platform_of(request, settings)
     except (DataFileError, Conflict) as error:
         return Prepared(None, refusal=Result(Outcome.PERMANENT, error=error.words()))
-    route = _route(request, platform)
-    if isinstance(route, str):
-        return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=route))
-    channel, template, extra = route
-    item = request.item
-    notifier = Notifier.of(settings)
-    context = notice_context(item.case.reference, item.url, platform, notifier) | extra
     try:
-        notice = compose(request, platform, settings, context, template)
-    except (RenderError, DataFileError) as error:
+        composed = compose_for(request, platform, settings)
+    except (Conflict, RenderError, DataFileError) as error:
         # A notice that cannot be written now will not be written by trying again.
         return Prepared(platform, refusal=Result(Outcome.PERMANENT, error=error.words()))
-    context["notice"] = {"subject": notice.subject, "body": notice.body}
+    item = request.item
     job = Job(
         request_id=request.id,
         platform=platform,
-        channel_config=channel,
-        notice=notice,
-        context=context,
+        channel_config=composed.channel,
+        notice=composed.notice,
+        context=composed.context,
         # A platform's reply may echo the notice: its link, and the name a DMCA notice gives.
         sensitive=(*link_variants(item.url), *filter(None, [item.case.victim_name])),
     )
     return Prepared(platform, job=job)
 
 
-def _route(request: RemovalRequest, platform: Platform) -> tuple[Any, str, dict[str, Any]] | str:
+@dataclass(frozen=True)
+class Composed:
+    """Where a request goes and what it says there."""
+
+    channel: WebformChannel | EmailChannel | ManualChannel
+    notice: Rendered
+    # What the channel's fields may use: the notice's context, and the notice itself.
+    context: dict[str, Any]
+
+
+def compose_for(request: RemovalRequest, platform: Platform, settings: Settings) -> Composed:
+    """The request's route and its notice (or follow-up), rendered and checked: what is
+    sent, and what `takedown notice preview` shows. Raises Conflict when the platform file
+    no longer has the request's channel or escalation step; RenderError or DataFileError
+    when the notice cannot be written."""
+    route = _route(request, platform)
+    if isinstance(route, str):
+        raise Conflict(route)
+    channel, template, extra = route
+    item = request.item
+    notifier = Notifier.of(settings)
+    context = notice_context(item.case.reference, item.url, platform, notifier) | extra
+    notice = compose(request, platform, settings, context, template)
+    context["notice"] = {"subject": notice.subject, "body": notice.body}
+    return Composed(channel, notice, context)
+
+
+def _route(
+    request: RemovalRequest, platform: Platform
+) -> tuple[WebformChannel | EmailChannel | ManualChannel, str, dict[str, Any]] | str:
     """The channel, the notice template and extra context of a request, or why there is
     none. A follow-up goes to its escalation target and cites the first report."""
     if request.escalation_step is None:

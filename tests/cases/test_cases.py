@@ -13,7 +13,7 @@ from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, get_settings
 from takedown.contacts.abuse_contacts import Suggestion
 from takedown.delivery.lifecycle import move, record_sent
-from takedown.errors import InputError
+from takedown.errors import ConfigError, InputError
 from takedown.store.db import session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import RequestState
@@ -120,6 +120,22 @@ def test_queue_makes_one_request_per_link_and_never_a_second_one(environment: Se
             select(RemovalRequest.state).where(RemovalRequest.id.in_(first.request_ids))
         ).all()
     assert states == [RequestState.QUEUED, RequestState.QUEUED]
+
+
+@pytest.mark.usefixtures("environment")
+def test_queueing_before_a_notifier_is_configured_is_refused_and_stores_nothing(
+    configure: Configure,
+) -> None:
+    settings = configure(TAKEDOWN_NOTIFIER_NAME="")
+    catalogue = catalogue_for(settings.platforms_dir)
+    with session_scope() as session:
+        case = open_test_case(session)
+        add_links(session, case, ["https://formsite.example/p/1"], catalogue, actor=TEST_ACTOR)
+        case_id = case.id
+    with pytest.raises(ConfigError, match="TAKEDOWN_NOTIFIER_NAME and"), session_scope() as s:
+        queue_case(s, find_case(s, case_id), catalogue, actor=TEST_ACTOR)
+    with session_scope() as session:
+        assert [item.requests for item in find_case(session, case_id).items] == [[]]
 
 
 def test_status_follows_the_json_contract(environment: Settings) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from takedown.cases.links import add_links
-from takedown.cases.queueing import links_without_platform, queue_case
+from takedown.cases.queueing import hosts_to_ask, queue_case
 from takedown.cases.service import find_case
 from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import catalogue_for
@@ -42,7 +42,7 @@ def queue_unknown_link(settings: Settings, url: str, country: str = "FI") -> tup
         case = open_test_case(session, country=country)
         add_links(session, case, [url], catalogue, actor=TEST_ACTOR)
         case_id = case.id
-        hosts = {item.id: item.host for item in links_without_platform(case)}
+        hosts = hosts_to_ask(case, settings)
     contacts = suggestions_for(hosts, settings)
     with session_scope() as session:
         case = find_case(session, case_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from takedown.cases.requests import preview_notice
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.delivery.deliver import deliver
@@ -14,7 +15,7 @@ from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import CheckOutcome, RequestState
-from takedown.testing.cases import sent_request
+from takedown.testing.cases import TEST_ACTOR, sent_request
 from takedown.testing.smtp_sink import SmtpSink
 from takedown.worker.housekeeping import sweep
 
@@ -88,3 +89,17 @@ def test_confirmed_removal_closes_the_request_and_its_follow_ups(environment: Se
     with session_scope() as session:
         states = {r.id: r.state for r in session.get_one(Item, follow_up.item_id).requests}
     assert states == {first: "removed", follow_up.id: "withdrawn"}
+
+
+def test_the_preview_of_a_follow_up_is_the_follow_up_that_will_be_sent(
+    environment: Settings,
+) -> None:
+    first = sent(environment, f"https://escalating.example/p/preview-{uuid.uuid4().hex[:8]}")
+    with session_scope() as session:
+        sweep(session, environment, utcnow() + timedelta(hours=49))
+    (follow_up,) = follow_ups(first)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, follow_up.id)
+        preview = preview_notice(session, request, environment, actor=TEST_ACTOR)
+    assert preview.notice.subject.startswith("Follow-up: removal request TD-")
+    assert "their reference T-1" in preview.notice.body
