@@ -32,16 +32,16 @@ got the status its reply calls for, and whether the aim is met: 100,000 links in
 seconds it gives up and says how far it got. The exit status is 1 when a check fails.
 
 Redis: database 13 at 127.0.0.1:6379, on queues and politeness keys of a unique prefix that
-are deleted at the end. Database: a new SQLite file in a temporary directory, or
-``--database-url`` naming a PostgreSQL database whose name starts with ``takedown_bench``;
-it is created (dropped first if it exists) for each size and dropped at the end.
+are deleted at the end. Database: a new SQLite file in a temporary directory, or, with
+``--database-url`` naming a PostgreSQL server (any database on it), a database of the run's
+own created there for each size (``takedown_bench_<random>``) and dropped at the end.
 
 Run it with::
 
     .venv/bin/python bench/nightly.py --links 10000 100000
     .venv/bin/python bench/nightly.py --pool threads --concurrency 4
     .venv/bin/python bench/nightly.py --database-url \\
-        postgresql+psycopg://postgres@127.0.0.1:5432/takedown_bench_nightly
+        postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -387,9 +387,6 @@ def naive_loop(sample: int, hosts: int, port: int, settings: Settings) -> tuple[
                 seen = judge(reply, rule, False, settings)
             right += seen.outcome == expected_status(n)
         return time.perf_counter() - started, right
-
-
-# ---------------------------------------------------------------------------- the worker
 
 
 # ---------------------------------------------------------------------------- measuring

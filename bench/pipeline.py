@@ -57,14 +57,11 @@ from harness import (
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from takedown.cases.links import add_links
-from takedown.cases.queueing import queue_case
-from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import RequestState
-from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.cases import queued_case
 from takedown.testing.databases import postgres_database
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
@@ -104,18 +101,6 @@ channels:
 """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "benchsite.yaml").write_text(text.lstrip(), encoding="utf-8")
-
-
-def open_bench_case(settings: Settings, n: int) -> tuple[str, list[str]]:
-    """One case with N links on the bench platform, each with a queued removal request."""
-    catalogue = catalogue_for(settings.platforms_dir)
-    with session_scope() as session:
-        case = open_test_case(
-            session, victim_name="Bench Victim", victim_email="victim@bench.example", language="en"
-        )
-        add_links(session, case, [link(i) for i in range(n)], catalogue, actor=TEST_ACTOR)
-        queued = queue_case(session, case, catalogue, actor=TEST_ACTOR)
-        return case.id, queued.request_ids
 
 
 # ---------------------------------------------------------------------------- the plain loop
@@ -312,7 +297,14 @@ def main() -> int:
             f"--concurrency {args.concurrency}; fake platform at {site.base_url}"
         )
         migrate()
-        case_id, request_ids = open_bench_case(settings, args.n)
+        case = queued_case(
+            settings,
+            [link(i) for i in range(args.n)],
+            victim_name="Bench Victim",
+            victim_email="victim@bench.example",
+            language="en",
+        )
+        case_id, request_ids = case.case_id, case.request_ids
         plain_seconds = plain_loop(site, args.n)
         try:
             run = run_pipeline(settings, request_ids, args, workdir / "worker.log")

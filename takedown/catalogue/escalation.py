@@ -1,14 +1,11 @@
-"""Escalating a request whose deadline passed without removal.
-
-Repeating the same notice does not help and can hurt, so escalation never resends it. It
-sends one follow-up to the platform that cites the first report's ticket and deadline (step
-0, when the platform takes email), then writes to the next target of the platform's
-``escalation`` list (step k: its EU legal representative, its host, its regulator), one
-step each time the previous one is past its own deadline. Each follow-up is a removal
-request of its own, so it is claimed, retried and recorded like any other.
+"""Whom a platform's follow-ups go to, step by step (the rule that uses them is in
+``takedown.monitoring.deadlines``): step 0 is the platform's own email channel, step k the
+k-th target of its ``escalation`` list.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from takedown.catalogue.schema import EmailChannel, Platform
 
@@ -24,9 +21,18 @@ def target_for(platform: Platform, step: int) -> tuple[str, EmailChannel] | None
     return None
 
 
-def next_step(platform: Platform, current: int | None) -> int | None:
+@dataclass(frozen=True)
+class Step:
+    number: int
+    target: str  # who it is addressed to, in words: "the Fotogram trust and safety team"
+    channel: EmailChannel
+
+
+def next_step(platform: Platform, current: int | None) -> Step | None:
+    """The first step after ``current`` that has somewhere to write to, if any is left."""
     after = -1 if current is None else current
-    for step in range(after + 1, len(platform.escalation) + 1):
-        if target_for(platform, step) is not None:
-            return step
+    for number in range(after + 1, len(platform.escalation) + 1):
+        target = target_for(platform, number)
+        if target is not None:
+            return Step(number, *target)
     return None

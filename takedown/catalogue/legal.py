@@ -1,11 +1,7 @@
-"""Legal bases of notices: which law or policy a notice invokes, and whether it says all that
-law requires.
-
-The bases, the national offences a DSA notice cites and the specialised routes for children
-are data in ``legal/`` (see its files' comments). A notice is rendered from
-``templates/notices/<basis>/<language>.j2`` and then *linted*: each element its basis
-requires must be in the text, or the notice is refused before it is sent, naming the
-element.
+"""The legal data: the bases a notice can invoke (with the elements each requires), the
+national offences a DSA notice cites, and the specialised routes for children, read from
+``legal/`` (see its files' comments). Choosing a basis is ``takedown.catalogue.bases``;
+rendering and linting a notice, ``takedown.notices``.
 """
 
 from __future__ import annotations
@@ -13,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from takedown.catalogue.schema import LegalBasisId
-from takedown.catalogue.yamlfile import read_yaml
+from takedown.catalogue.yamlfile import read_yaml, validation_problem
 from takedown.errors import DataFileError
 
 
@@ -100,36 +96,27 @@ class Legal:
         return [r for r in self.routes if "any" in r.countries or country in r.countries]
 
 
-def _validated(path: Path, model: type[BaseModel], data: Any, where: str) -> Any:
+# What each file of the legal data holds, as a whole: a file of the wrong shape (a list
+# where a mapping belongs) is refused like any other mistake, naming the file.
+_BASES = TypeAdapter(dict[LegalBasisId, Basis])
+_GROUNDS = TypeAdapter(dict[str, list[Ground]])
+_ROUTES = TypeAdapter(list[Route])
+
+
+def _load(path: Path, adapter: TypeAdapter[Any], empty: object) -> Any:
+    data = read_yaml(path)
     try:
-        return model.model_validate(data)
+        return adapter.validate_python(empty if data is None else data)
     except ValidationError as error:
-        first = error.errors()[0]
-        loc = ".".join(str(part) for part in (where, *first["loc"]) if part != "")
-        raise DataFileError(f"{path}: {loc}: {first['msg']}") from None
+        raise DataFileError(f"{path}: {validation_problem(error)}") from None
 
 
 def load_legal(directory: Path) -> Legal:
-    bases_file, grounds_file, routes_file = (
-        directory / name for name in ("bases.yaml", "grounds.yaml", "routes.yaml")
+    return Legal(
+        _load(directory / "bases.yaml", _BASES, {}),
+        _load(directory / "grounds.yaml", _GROUNDS, {}),
+        _load(directory / "routes.yaml", _ROUTES, []),
     )
-    bases_data = read_yaml(bases_file) or {}
-    unknown = set(bases_data) - set(get_args(LegalBasisId))
-    if unknown:
-        raise DataFileError(f"{bases_file}: {sorted(unknown)[0]}: not a basis takedown knows")
-    bases = {key: _validated(bases_file, Basis, value, key) for key, value in bases_data.items()}
-    grounds = {
-        country: [
-            _validated(grounds_file, Ground, entry, f"{country}.{index}")
-            for index, entry in enumerate(entries)
-        ]
-        for country, entries in (read_yaml(grounds_file) or {}).items()
-    }
-    routes = [
-        _validated(routes_file, Route, entry, str(index))
-        for index, entry in enumerate(read_yaml(routes_file) or [])
-    ]
-    return Legal(bases, grounds, routes)
 
 
 @lru_cache(maxsize=4)
@@ -142,9 +129,3 @@ def legal_for(directory: Path) -> Legal:
     """The legal data of a directory, read again whenever one of its files changes."""
     stamp = tuple(path.stat().st_mtime for path in sorted(directory.glob("*.yaml")))
     return _cached(directory, stamp)
-
-
-# ------------------------------------------------------------------------- choosing
-
-
-# ------------------------------------------------------------------------- the notice

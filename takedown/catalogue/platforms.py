@@ -18,20 +18,11 @@ from pydantic import (
 from takedown.catalogue.abuse_contact import ABUSE_CONTACT, contact_platform
 from takedown.catalogue.links import host_of
 from takedown.catalogue.schema import Platform
-from takedown.catalogue.yamlfile import read_yaml
+from takedown.catalogue.yamlfile import read_yaml, validation_problem
 from takedown.config import Settings
 from takedown.errors import Conflict, DataFileError
-from takedown.safety.safetext import printable, shown
+from takedown.safety.safetext import shown
 from takedown.store.models import RemovalRequest
-
-
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    if not first["loc"]:  # a rule across fields names its fields itself
-        return printable(str(first["msg"]).removeprefix("Value error, "))
-    # A key of the file can be any text (a line break, a page of it): shown, not printed.
-    field = ".".join(printable(str(part), 80) for part in first["loc"])
-    return f"{field}: {printable(first['msg'])}"
 
 
 def load_platform(path: Path) -> Platform:
@@ -41,7 +32,7 @@ def load_platform(path: Path) -> Platform:
     try:
         platform = Platform.model_validate(data)
     except ValidationError as error:
-        raise DataFileError(f"{path}: {_describe(error)}") from None
+        raise DataFileError(f"{path}: {validation_problem(error)}") from None
     if platform.id != path.stem:
         raise DataFileError(
             f"{path}: id: {shown(platform.id)} must match the file name {path.stem!r}"

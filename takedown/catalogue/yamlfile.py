@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node
 
@@ -93,3 +94,14 @@ def read_yaml(path: Path) -> Any:
         raise DataFileError(f"{path}{where}: not valid YAML: {problem}") from None
     except RecursionError:
         raise DataFileError(f"{path}: not valid YAML: nested too deeply") from None
+
+
+def validation_problem(error: ValidationError, *within: str) -> str:
+    """The first problem the schema found, in one line, after the path of keys it is at
+    (``within``: the keys above the part that was validated)."""
+    first = error.errors()[0]
+    # A key of the file can be any text (a line break, a page of it): shown, not printed.
+    keys = [printable(str(part), 80) for part in (*within, *first["loc"]) if part != ""]
+    if not keys:  # a rule across fields names its fields itself
+        return printable(str(first["msg"]).removeprefix("Value error, "))
+    return f"{'.'.join(keys)}: {printable(first['msg'])}"

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from takedown.config import Settings
 from takedown.contacts.rdap_objects import Contact
 from takedown.contacts.rdap_registries import Lookup, RdapProblem, Timeout
+from takedown.safety.netguard import is_public
 from takedown.store.models import ContactLookup
 
 Resolve = Callable[[str], list[str]]
@@ -131,12 +132,9 @@ def _public_address(host: str, resolve: Resolve) -> str:
         raise RdapProblem("the link's host does not resolve")
     for address in addresses:
         parsed = ipaddress.ip_address(address)
-        if parsed.is_global:
+        if is_public(parsed):
             return str(parsed)
     raise RdapProblem("the link's host resolves only to addresses that are not public")
-
-
-# ---------------------------------------------------------------------------- registries
 
 
 def forget_old_lookups(session: Session, settings: Settings, now: datetime) -> int:

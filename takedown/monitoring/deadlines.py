@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from takedown.catalogue.escalation import next_step, target_for
+from takedown.catalogue.escalation import next_step
 from takedown.catalogue.platforms import Catalogue
 from takedown.delivery.lifecycle import move
 from takedown.store.models import Case, Item, RemovalRequest
@@ -40,8 +40,6 @@ def escalate_overdue(session: Session, catalogue: Catalogue) -> list[str]:
         step = next_step(platform, request.escalation_step) if platform else None
         if platform is None or step is None:
             continue
-        target = target_for(platform, step)
-        assert target is not None
         follow_up = RemovalRequest(
             item=request.item,
             platform_id=platform.id,
@@ -49,12 +47,12 @@ def escalate_overdue(session: Session, catalogue: Catalogue) -> list[str]:
             channel="email",
             state=RequestState.PENDING,
             escalates=request,
-            escalation_step=step,
+            escalation_step=step.number,
         )
         session.add(follow_up)
         session.flush()
-        move(session, follow_up, RequestState.QUEUED, f"follow-up to {target[0]}")
-        move(session, request, RequestState.ESCALATED, f"followed up with {target[0]}")
+        move(session, follow_up, RequestState.QUEUED, f"follow-up to {step.target}")
+        move(session, request, RequestState.ESCALATED, f"followed up with {step.target}")
         queued.append(follow_up.id)
     return queued
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from takedown.catalogue.escalation import next_step
 from takedown.catalogue.legal import Facts, legal_for
-from takedown.catalogue.platforms import Catalogue
+from takedown.catalogue.platforms import Catalogue, catalogue_for
 from takedown.catalogue.schema import LANGUAGES, EmailChannel, Platform
 from takedown.config import Settings
 from takedown.errors import DataFileError, RenderError
@@ -24,6 +24,7 @@ from takedown.notices.builder import (
 from takedown.safety.sandbox import render_fields
 
 # Realistic cases each basis is linted for: an adult and a child, real and AI-made material.
+# The first of each is the case a platform's notices are rehearsed for.
 SAMPLE_CASES: dict[str, list[Facts]] = {
     "dsa": [Facts("FI"), Facts("FI", synthetic=True), Facts("DE", minor=True), Facts("SE")],
     "take_it_down": [Facts("US"), Facts("US", synthetic=True), Facts("US", minor=True)],
@@ -82,13 +83,6 @@ def describe(facts: Facts) -> str:
     return f"{who}, {what}, {facts.country or 'no country'}"
 
 
-def sample_facts(basis: str) -> Facts:
-    """A realistic case each basis can be used for: the rehearsal and `notice lint` use it."""
-    if basis == "dmca":
-        return Facts(country="US", victim_owns_copyright=True, victim_may_be_named=True)
-    return Facts(country="FI")
-
-
 def rehearse(platform: Platform, settings: Settings) -> None:
     """Render a platform's notice and every channel's fields for a sample link, so that a
     misspelt variable or a missing language shows up in `takedown platforms check` and at
@@ -99,7 +93,7 @@ def rehearse(platform: Platform, settings: Settings) -> None:
     try:
         # Every basis the platform may get a notice under, for a case it can be used for.
         for basis in platform.legal_bases:
-            facts = sample_facts(basis)
+            facts = SAMPLE_CASES.get(basis, [Facts("FI")])[0]
             context = notice_context("TD-0000-SAMPLE", url, platform, notifier)
             context |= legal_context(basis, facts, legal, notifier, victim_name="Sample Person")
             language = platform.notice_language
@@ -125,7 +119,8 @@ def rehearse(platform: Platform, settings: Settings) -> None:
 def check_catalogue(settings: Settings) -> Catalogue:
     """Every platform file loaded and rehearsed: what `takedown platforms check` and every
     worker's start do, so that a broken file is refused before anything is sent."""
-    catalogue = Catalogue.load(settings.platforms_dir)
+    # The cached catalogue: a worker's pool processes inherit it, instead of each loading it.
+    catalogue = catalogue_for(settings.platforms_dir)
     if not catalogue.platforms:
         raise DataFileError(f"{settings.platforms_dir}: no platform files (*.yaml)")
     for platform in catalogue.platforms.values():

@@ -17,7 +17,7 @@ from takedown.catalogue.platforms import catalogue_for
 from takedown.catalogue.schema import Platform
 from takedown.config import Settings, bundled_dir
 from takedown.delivery.deliver import deliver
-from takedown.errors import InputError
+from takedown.errors import DataFileError, InputError
 from takedown.notices.builder import Notifier, compose, notice_context
 from takedown.notices.samples import sample_notices
 from takedown.store.db import session_scope
@@ -201,3 +201,32 @@ def test_routes_for_a_child_are_those_of_the_victims_country() -> None:
     assert not any("Beschwerdestelle" in name for name in finnish)
     german = [route.name for route in LEGAL.routes_for("DE")]
     assert "Internet-Beschwerdestelle (eco and FSM)" in german
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "message"),
+    [
+        (
+            "bases.yaml",
+            "mystery:\n  name: X\n  elements: [{id: a, what: b}]\n",
+            "mystery.[key]: Input should be 'dsa', 'take_it_down', 'dmca' or 'terms'",
+        ),
+        ("grounds.yaml", "- FI\n- SE\n", "Input should be a valid dictionary"),
+        (
+            "grounds.yaml",
+            '"FI\\nSE": [{citation: 1}]\n',
+            "FI\\nSE.0.citation: Input should be a valid string",  # the key, escaped
+        ),
+        ("routes.yaml", "routes: {}\n", "Input should be a valid list"),
+    ],
+)
+def test_broken_legal_data_is_refused_in_one_line_naming_the_file_and_the_key(
+    tmp_path: Path, file: str, text: str, message: str
+) -> None:
+    legal = tmp_path / "legal"
+    shutil.copytree(bundled_dir("legal"), legal)
+    (legal / file).write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as refused:
+        legal_for(legal)
+    assert str(refused.value) == f"{legal / file}: {message}"
+    assert "\n" not in str(refused.value)
