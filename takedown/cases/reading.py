@@ -30,17 +30,16 @@ def case_status(
 def links_to_check(
     session: Session, settings: Settings, case: Case | None, *, actor: str
 ) -> list[str]:
-    """The links a check now visits: one case's (which is audited, as reading it is), or
-    every link still watched across cases."""
+    """The links a check now visits: one case's, or every link still watched across cases
+    (audited without a case: it is the nightly check, run by a person)."""
     item_ids = items_to_check(session, settings, utcnow(), case.id if case else None)
-    if case is not None:
-        record(
-            session,
-            actor=actor,
-            action="links checked",
-            case_id=case.id,
-            detail=f"{len(item_ids)} link(s)",
-        )
+    record(
+        session,
+        actor=actor,
+        action="links checked",
+        case_id=case.id if case else None,
+        detail=f"{len(item_ids)} link(s)" + ("" if case else " of every case"),
+    )
     return item_ids
 
 
@@ -69,8 +68,9 @@ def list_cases(session: Session) -> list[CaseSummary]:
     ]
 
 
-def overdue_requests(session: Session) -> list[OverdueRequest]:
-    """Every overdue request across cases, the longest overdue first."""
+def overdue_requests(session: Session, *, actor: str) -> list[OverdueRequest]:
+    """Every overdue request across cases, the longest overdue first. Each case listed is
+    audited, as reading it is: the list shows its links."""
     rows = session.execute(
         select(RemovalRequest, Item, Case)
         .join(Item, RemovalRequest.item_id == Item.id)
@@ -78,4 +78,6 @@ def overdue_requests(session: Session) -> list[OverdueRequest]:
         .where(RemovalRequest.state == RequestState.OVERDUE)
         .order_by(RemovalRequest.deadline_at)
     ).all()
+    for case_id in dict.fromkeys(case.id for _, _, case in rows):
+        record(session, actor=actor, action="overdue listed", case_id=case_id)
     return [OverdueRequest.of(request, item, case) for request, item, case in rows]

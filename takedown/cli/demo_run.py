@@ -32,7 +32,7 @@ from rich.table import Table
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.service import NewCase, find_case, open_case
+from takedown.cases.service import find_case, open_case
 from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import catalogue_for
 from takedown.cli.tables import status_view
@@ -42,7 +42,8 @@ from takedown.safety.crypto import generate_key
 from takedown.store.db import migrate, session_scope
 from takedown.store.read_models import CaseStatus
 from takedown.store.states import AT_REST, RequestState
-from takedown.testing.environment import overridden_environment
+from takedown.testing.cases import VICTIM
+from takedown.testing.environment import local_environment, overridden_environment
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
 from takedown.testing.smtp_sink import SmtpSink
@@ -50,7 +51,6 @@ from takedown.worker.celery_app import app_for
 from takedown.worker.housekeeping import sweep
 from takedown.worker.publish import publish, publish_now
 
-VICTIM = {"name": "Aino Virtanen", "email": "aino@example.org", "language": "fi"}
 LINKS = [
     "https://fotogram.example/p/8s7d6f",
     "https://www.fotogram.example/p/a1b2c3",
@@ -138,26 +138,21 @@ def redis_answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def demo_environment(workdir: Path, smtp_port: int, use_redis: bool) -> Iterator[Settings]:
-    configured = {
-        "TAKEDOWN_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
-        "TAKEDOWN_PLATFORMS_DIR": str(workdir / "platforms"),
-        "TAKEDOWN_SMTP_HOST": "127.0.0.1",
-        "TAKEDOWN_SMTP_PORT": str(smtp_port),
+def demo_environment(workdir: Path, smtp_port: int, broker_url: str) -> Iterator[Settings]:
+    configured = local_environment(
+        database_url=f"sqlite:///{workdir / 'demo.db'}",
+        broker_url=broker_url,
+        platforms_dir=workdir / "platforms",
+        # The demo's database lives as long as the demo, and so does its key.
+        secret_key=generate_key(),
+        queue_prefix=f"takedown-demo-{os.getpid()}-",
+        smtp_port=smtp_port,
+        notifier=("Demo Helpline", "reports@helpline.example"),
+    ) | {
         "TAKEDOWN_SMTP_TLS": "auto",
-        "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
-        "TAKEDOWN_NOTIFIER_NAME": "Demo Helpline",
-        "TAKEDOWN_NOTIFIER_EMAIL": "reports@helpline.example",
         "TAKEDOWN_RETRY_BASE_SECONDS": "1",
         "TAKEDOWN_SWEEP_SECONDS": "0.5",
-        "TAKEDOWN_QUEUE_PREFIX": f"takedown-demo-{os.getpid()}-",
-        # The demo never asks a real registry who hosts a link.
-        "TAKEDOWN_RDAP_BOOTSTRAP_URL": "http://127.0.0.1:9/",
-        # The demo's database lives as long as the demo, and so does its key.
-        "TAKEDOWN_SECRET_KEY": generate_key(),
     }
-    if not use_redis:
-        configured["TAKEDOWN_BROKER_URL"] = "memory://localhost/"
     with overridden_environment(configured) as settings:
         yield settings
 
@@ -180,10 +175,7 @@ def sweep_in_background(settings: Settings, stop: threading.Event) -> threading.
 def open_demo_case(settings: Settings) -> tuple[str, list[str]]:
     catalogue = catalogue_for(settings.platforms_dir)
     with session_scope() as session:
-        new = NewCase(
-            victim_name=VICTIM["name"], victim_email=VICTIM["email"], language=VICTIM["language"]
-        )
-        case = open_case(session, new, actor=DEMO_ACTOR)
+        case = open_case(session, VICTIM, actor=DEMO_ACTOR)
         add_links(session, case, LINKS, catalogue, actor=DEMO_ACTOR)
         legal = legal_for(settings.legal_dir)
         queued = queue_case(session, case, catalogue, legal, actor=DEMO_ACTOR)
@@ -263,7 +255,8 @@ def run_demo(console: Console) -> int:
         (workdir / "platforms").mkdir()
         platform_files(workdir / "platforms", site)
         script_fakes(site)
-        with demo_environment(workdir, sink.port, use_redis) as settings:
+        broker_url = configured_broker if use_redis else "memory://localhost/"
+        with demo_environment(workdir, sink.port, broker_url) as settings:
             broker = (
                 f"Redis at {settings.broker_url}"
                 if use_redis

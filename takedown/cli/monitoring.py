@@ -79,7 +79,7 @@ def alerts(acknowledge: int | None, as_json: bool) -> None:
 @user_errors
 def overdue(as_json: bool) -> None:
     with open_database() as session:
-        rows = overdue_requests(session)
+        rows = overdue_requests(session, actor=acting_user())
     if as_json:
         print_json(rows)
     else:

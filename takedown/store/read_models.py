@@ -63,7 +63,7 @@ class RequestStatus(ReadModel):
         )
 
 
-class LinkStatus(ReadModel):
+class ItemStatus(ReadModel):
     url: str
     platform: str | None
     # "host" or "search_engine": a search engine de-indexes; it does not remove.
@@ -73,7 +73,7 @@ class LinkStatus(ReadModel):
     requests: list[RequestStatus]
 
     @classmethod
-    def of(cls, item: Item, kinds: Mapping[str, str]) -> LinkStatus:
+    def of(cls, item: Item, kinds: Mapping[str, str]) -> ItemStatus:
         return cls(
             url=item.url,
             platform=item.platform_id,
@@ -97,7 +97,7 @@ class CaseStatus(ReadModel):
     created_at: str | None
     closed_at: str | None
     erased_at: str | None
-    items: list[LinkStatus]
+    items: list[ItemStatus]
 
     @classmethod
     def of(cls, case: Case, kinds: Mapping[str, str]) -> CaseStatus:
@@ -113,7 +113,7 @@ class CaseStatus(ReadModel):
             created_at=iso(case.created_at),
             closed_at=iso(case.closed_at),
             erased_at=iso(case.erased_at),
-            items=[LinkStatus.of(item, kinds) for item in case.items],
+            items=[ItemStatus.of(item, kinds) for item in case.items],
         )
 
 

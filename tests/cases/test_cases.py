@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
+from takedown.cases.erasure import close_case, erase_case
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
-from takedown.cases.reading import case_status, list_cases
-from takedown.cases.service import CaseChanges, find_case, update_case
+from takedown.cases.reading import case_status, list_cases, overdue_requests
+from takedown.cases.service import CaseChanges, find_case, reopen_case, update_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, get_settings
 from takedown.contacts.abuse_contacts import Suggestion
 from takedown.delivery.lifecycle import move, record_sent
-from takedown.errors import ConfigError, InputError
+from takedown.errors import ConfigError, Conflict, InputError
+from takedown.monitoring.deadlines import mark_overdue
+from takedown.store.audit import history
+from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
 from takedown.store.models import Item, RemovalRequest
 from takedown.store.states import RequestState
-from takedown.testing.cases import TEST_ACTOR, open_test_case, queued_case
+from takedown.testing.cases import TEST_ACTOR, open_test_case, queued_case, sent_request
 from takedown.testing.environment import Configure
 
 
@@ -252,3 +258,44 @@ def test_an_update_with_one_bad_field_changes_nothing() -> None:
         # Refused before anything was set, not only rolled back afterwards.
         assert (case.notes, case.country, case.victim_phone) == (None, "FI", None)
     assert refused.value.field == "victim_phone"
+
+
+@pytest.mark.usefixtures("environment")
+def test_a_closed_case_reopens_for_new_links_and_an_erased_one_refuses_every_change() -> None:
+    catalogue = catalogue_for(get_settings().platforms_dir)
+    case_id = new_case()
+    with session_scope() as session:
+        close_case(session, find_case(session, case_id), utcnow(), actor=TEST_ACTOR)
+    with session_scope() as session:
+        reopen_case(session, find_case(session, case_id), actor=TEST_ACTOR)
+    with session_scope() as session:
+        case = find_case(session, case_id)
+        assert case.closed_at is None
+        add_links(session, case, ["https://formsite.example/p/1"], catalogue, actor=TEST_ACTOR)
+        erase_case(session, case, utcnow(), actor=TEST_ACTOR)
+    erased = "was erased on"
+    with session_scope() as session:
+        case = find_case(session, case_id)
+        with pytest.raises(Conflict, match=erased):
+            reopen_case(session, case, actor=TEST_ACTOR)
+        with pytest.raises(Conflict, match=erased):
+            update_case(session, case, CaseChanges(notes="a note"), actor=TEST_ACTOR)
+        with pytest.raises(Conflict, match=erased):
+            add_links(session, case, ["https://formsite.example/p/2"], catalogue, actor=TEST_ACTOR)
+    with session_scope() as session:
+        actions = [entry.action for entry in history(session, case_id)]
+    assert actions[:4] == ["case opened", "case closed", "case reopened", "links added"]
+    assert actions[-1] == "case erased"
+
+
+def test_the_overdue_list_is_audited_for_every_case_it_shows(environment: Settings) -> None:
+    item_id, request_id = sent_request(environment)
+    with session_scope() as session:
+        mark_overdue(session, utcnow() + timedelta(hours=49))
+    with session_scope() as session:
+        listed = overdue_requests(session, actor="caseworker.maija")
+        case_id = session.get_one(Item, item_id).case_id
+    assert request_id in [row.id for row in listed]
+    with session_scope() as session:
+        shown = [(e.actor, e.action) for e in history(session, case_id)]
+    assert ("caseworker.maija", "overdue listed") in shown

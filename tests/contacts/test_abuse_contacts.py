@@ -15,12 +15,12 @@ from takedown.config import Settings
 from takedown.contacts.abuse_contacts import confirm, suggestions_for
 from takedown.delivery.deliver import deliver
 from takedown.delivery.lifecycle import move
-from takedown.errors import InputError
+from takedown.errors import Conflict, InputError
 from takedown.messages.alerts import open_alerts
 from takedown.store.db import session_scope
 from takedown.store.models import RemovalRequest
 from takedown.store.states import RequestState
-from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.cases import TEST_ACTOR, open_test_case, queued_case
 from takedown.testing.environment import Configure
 from takedown.testing.loopback import Reply
 from takedown.testing.rdap_server import RdapServer
@@ -126,3 +126,20 @@ def test_a_stored_contact_that_would_inject_a_header_fails_for_good_and_nothing_
         )
     assert smtp.to("abuse@hoster.example") == []
     assert smtp.to(evil) == []
+
+
+def test_only_a_request_awaiting_its_contact_can_be_confirmed(registry: Settings) -> None:
+    request_id, _ = queue_unknown_link(registry, f"http://{GOOGLE}/img/d4.jpg")
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        with pytest.raises(InputError, match="must not be empty"):
+            confirm(session, request, "  ")
+        confirm(session, request, None)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        with pytest.raises(Conflict, match="is queued; only a request awaiting its contact"):
+            confirm(session, request, "noc@hoster.example")
+        assert request.contact_to == "arin-contact@google.com"  # the first confirmation stands
+    known = queued_case(registry, ["https://mailsite.example/p/d4"]).request_ids[0]
+    with session_scope() as session, pytest.raises(Conflict, match="goes to a known platform"):
+        confirm(session, session.get_one(RemovalRequest, known), "noc@hoster.example")

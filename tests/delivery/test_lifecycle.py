@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ from takedown.cases.queueing import queue_case
 from takedown.cases.requests import mark_sent, retry_request, withdraw_request
 from takedown.cases.service import find_case
 from takedown.catalogue.platforms import catalogue_for
-from takedown.channels.base import Outcome, Result
+from takedown.channels.base import Job, Outcome, Result, Sender
 from takedown.config import Settings
+from takedown.delivery import prepare as prepare_module
+from takedown.delivery.deliver import SENDERS, deliver
 from takedown.delivery.lifecycle import claim, move
 from takedown.delivery.outcome import Finished, store_outcome
 from takedown.delivery.prepare import Prepared
@@ -27,6 +30,8 @@ from takedown.store.db import session_scope
 from takedown.store.models import RemovalRequest
 from takedown.store.states import RequestState
 from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.environment import Configure
+from takedown.testing.fake_platform import FakePlatform
 from takedown.worker.housekeeping import sweep
 
 
@@ -232,3 +237,63 @@ def test_retry_starts_again_from_the_preferred_channel(environment: Settings) ->
         request = session.get_one(RemovalRequest, request_id)
         retry_request(session, request, environment, actor=TEST_ACTOR)
         assert (request.state, request.channel_index, request.channel) == ("queued", 0, "webform")
+
+
+class CrashingSender(Sender):
+    """A channel with a bug: it raises, as no platform's answer ever makes it."""
+
+    kind = "email"
+
+    def deliver(self, job: Job) -> Result:
+        raise KeyError(job.request_id)
+
+
+def request_state(request_id: str) -> tuple[str, str | None, int]:
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        return request.state, request.last_error, len(request.attempt_rows)
+
+
+def test_a_channel_that_crashes_leaves_the_request_ambiguous_and_never_sends_it_again(
+    environment: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = queued_request(environment)
+    monkeypatch.setitem(SENDERS, "email", CrashingSender)
+    assert deliver(request_id, environment) is False
+    state, error, attempts = request_state(request_id)
+    # It may have gone out before the crash: a person settles it.
+    assert (state, attempts) == (RequestState.AMBIGUOUS, 1)
+    assert error == "takedown's email channel failed unexpectedly; see the worker log"
+    assert deliver(request_id, environment) is False
+    assert request_state(request_id)[2] == 1
+
+
+def test_a_crash_while_preparing_is_a_definite_not_sent_and_tried_again(
+    environment: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = queued_request(environment)
+
+    def broken(_request: RemovalRequest, _settings: Settings) -> Prepared:
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(prepare_module, "prepare", broken)
+    deliver(request_id, environment)
+    state, error, _ = request_state(request_id)
+    assert state == RequestState.RETRYING
+    assert error == "takedown could not prepare the notice (ZeroDivisionError); not sent"
+
+
+def test_a_request_that_cannot_be_prepared_fails_without_trying_the_next_channel(
+    environment: Settings, configure: Configure, site: FakePlatform
+) -> None:
+    url = f"https://fallbacksite.example/p/{uuid.uuid4().hex[:8]}"
+    request_id = queued_request(environment, url)
+    # The notifier was unset after queueing: no notice can be signed on any channel.
+    unsigned = configure(TAKEDOWN_NOTIFIER_NAME="")
+    assert deliver(request_id, unsigned) is False
+    state, error, _ = request_state(request_id)
+    assert state == RequestState.FAILED
+    assert (error or "").startswith("TAKEDOWN_NOTIFIER_NAME and")
+    with session_scope() as session:
+        assert session.get_one(RemovalRequest, request_id).channel == "webform"
+    assert not [post for post in site.requests_to("/fallbacksite/intake") if url in str(post.form)]

@@ -14,6 +14,7 @@ from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, bundled_dir
+from takedown.contacts.abuse_contacts import Suggestion, confirm
 from takedown.delivery.lifecycle import move, record_sent
 from takedown.messages.alerts import acknowledge, open_alerts
 from takedown.monitoring.checks import Seen
@@ -112,6 +113,39 @@ def test_a_reappeared_link_that_flickers_stays_reappeared_until_removal_is_confi
         assert item.status == "removed"
         # The content went before the new request did: it is withdrawn, not sent.
         assert [r.state for r in item.requests] == ["removed", "withdrawn"]
+
+
+def test_a_link_sent_to_an_abuse_contact_that_reappears_is_left_to_the_caseworker(
+    environment: Settings,
+) -> None:
+    catalogue = catalogue_for(environment.platforms_dir)
+    with session_scope() as session:
+        case = open_test_case(session)
+        added = add_links(
+            session, case, ["https://nowhere.example/x.jpg"], catalogue, actor=TEST_ACTOR
+        )
+        item_id = added.unmatched[0].id
+        contacts = {item_id: Suggestion("abuse@hoster.example", "RDAP said so")}
+        (request_id,) = queue_case(
+            session, case, catalogue, actor=TEST_ACTOR, contacts=contacts
+        ).awaiting_contact
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        confirm(session, request, None)
+        move(session, request, RequestState.SENDING, "test")
+        record_sent(session, request, "T-9", 48, "test")
+    visit(environment, item_id, GONE, 0)
+    visit(environment, item_id, GONE, 5)
+    # No platform file says where a new request would go: a person decides.
+    assert (
+        visit(environment, item_id, THERE, 48) == "back online; no platform file to send a request"
+    )
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        assert item.status == "reappeared"
+        assert [r.state for r in item.requests] == ["removed"]
+        (alert,) = [a for a in open_alerts(session) if a.case == item.case.reference]
+        assert alert.what == "content back online after removal"
 
 
 def test_removed_links_are_watched_for_thirty_days_then_left_alone(environment: Settings) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy.pool import QueuePool
 
 from takedown.store.columns import utcnow
 from takedown.store.db import _alembic_config, get_engine, migrate, session_scope
-from takedown.store.models import Base, Notification
+from takedown.store.models import Alert, Base, Notification
+from takedown.store.states import MessageState
 from takedown.testing.environment import Configure
 
 
@@ -76,7 +77,7 @@ def unmigrated(request: pytest.FixtureRequest, tmp_path: Path, configure: Config
 
 
 @pytest.mark.usefixtures("unmigrated")
-def test_a_progress_email_an_old_worker_left_sending_is_flagged_after_the_upgrade() -> None:
+def test_the_upgrade_to_the_outbox_keeps_what_old_workers_sent_and_were_sending() -> None:
     command.upgrade(_alembic_config(get_engine()), "0011")
     now = utcnow()
     with get_engine().begin() as connection:
@@ -94,8 +95,27 @@ def test_a_progress_email_an_old_worker_left_sending_is_flagged_after_the_upgrad
             ),
             {"now": now},
         )
+        # The link's columns are opaque here: only the alerts' rows matter to this upgrade.
+        connection.execute(
+            text(
+                "INSERT INTO items (id, case_id, position, url, host, status, created_at,"
+                " url_hash) VALUES ('i1', 'c1', 1, 'x', 'x', 'online', :now, 'h1')"
+            ),
+            {"now": now},
+        )
+        for what, emailed_at in (("emailed", now), ("not yet emailed", None)):
+            connection.execute(
+                text(
+                    "INSERT INTO alerts (case_id, item_id, created_at, what, emailed_at,"
+                    " email_attempts) VALUES ('c1', 'i1', :now, :what, :emailed_at, 0)"
+                ),
+                {"now": now, "what": what, "emailed_at": emailed_at},
+            )
     migrate()
     with session_scope() as session:
         (claimed_at,) = session.scalars(select(Notification.claimed_at))
+        alerts = dict(session.execute(select(Alert.what, Alert.email_state)).all())
     # Stamped, so the sweep flags it once no task could still be sending it.
     assert claimed_at is not None
+    # An alert the old code had emailed is sent: it is not emailed a second time.
+    assert alerts == {"emailed": MessageState.SENT, "not yet emailed": MessageState.PENDING}
