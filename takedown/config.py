@@ -133,7 +133,8 @@ class Settings(BaseSettings):
         from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
         try:
-            make_url(value).get_dialect()
+            url = make_url(value)
+            url.get_dialect()
         except NoSuchModuleError:  # before ArgumentError, which it subclasses
             raise ValueError(
                 f"unknown database kind in {value.split('://')[0]}://; use sqlite:/// or "
@@ -144,6 +145,11 @@ class Settings(BaseSettings):
                 "not a database URL; use sqlite:///takedown.db or "
                 "postgresql+psycopg://user:password@host/database"
             ) from None
+        if url.get_backend_name() == "sqlite" and _in_memory(url.database):
+            raise ValueError(
+                "an in-memory SQLite database keeps nothing once the command ends; give a "
+                "file, such as sqlite:///takedown.db"
+            )
         return value
 
     @field_validator("broker_url")
@@ -164,10 +170,11 @@ class Settings(BaseSettings):
         # compose.yaml passes optional settings as empty strings.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("notifier_name", "signatory_name", "trusted_flagger")
+    @field_validator("notifier_name", "signatory_name", "trusted_flagger", "actor")
     @classmethod
     def _one_line(cls, value: str) -> str:
-        # They sign every notice, and the name is in the From header of every email.
+        # They sign every notice, and the name is in the From header of every email; the
+        # actor is a line of the audit log.
         problem = line_problem(value)
         if problem:
             raise ValueError(problem)
@@ -234,6 +241,12 @@ class Settings(BaseSettings):
                 "is signed by the organisation, and nothing is sent until it is configured"
             )
         return None
+
+
+def _in_memory(database: str | None) -> bool:
+    # sqlite://, sqlite:///:memory:, and the URI forms (file::memory:, ?mode=memory).
+    name = database or ""
+    return name in ("", ":memory:") or ":memory:" in name or "mode=memory" in name
 
 
 @lru_cache(maxsize=1)

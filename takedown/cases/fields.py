@@ -12,7 +12,7 @@ import pycountry
 
 from takedown.catalogue.schema import LANGUAGES
 from takedown.errors import InputError
-from takedown.safety.safetext import email_problem, line_problem, shown
+from takedown.safety.safetext import email_problem, is_blank, line_problem, shown, text_problem
 
 # Far beyond any real name or ticket; a longer value is a paste gone wrong.
 MAX_TEXT_CHARS = 500
@@ -24,7 +24,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,30}$")
 def clean_text(field: str, value: str) -> str:
     """One line of text without surrounding spaces."""
     text = value.strip()
-    if not text:
+    if is_blank(text):
         raise InputError("must not be empty", field=field)
     problem = line_problem(text)
     if problem:
@@ -78,11 +78,12 @@ def phone_number(value: str) -> str:
 
 def notes_text(value: str) -> str | None:
     """The caseworker's notes: several lines, each of them text; None when empty."""
-    text = value.strip()
-    # Notes may run over several lines; each line must still be text.
-    problem = next(filter(None, map(line_problem, text.splitlines())), None)
+    # Notes may run over several lines: line feeds, as the terminal and the browser send
+    # them (CR LF from a Windows paste becomes LF), and no other kind of break.
+    text = value.replace("\r\n", "\n").strip()
+    problem = text_problem(text, multiline=True)
     if problem:
         raise InputError(problem, field="notes")
     if len(text) > MAX_NOTES_CHARS:
         raise InputError(f"longer than {MAX_NOTES_CHARS:,} characters", field="notes")
-    return text or None
+    return None if is_blank(text) else text

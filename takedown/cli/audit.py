@@ -9,6 +9,7 @@ import click
 from takedown.cases.service import find_case
 from takedown.cli.context import console, open_database, print_json
 from takedown.cli.errors import user_errors
+from takedown.safety.safetext import printable
 from takedown.store.audit import history
 
 
@@ -29,7 +30,8 @@ def audit_log(case_id: str, as_json: bool) -> None:
         at = datetime.fromisoformat(entry.at)
         request = f" {entry.request[:8]}" if entry.request else ""
         detail = f" ({entry.detail})" if entry.detail else ""
-        console.print(
-            f"{at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action}{request}{detail}",
-            highlight=False,
-        )
+        line = f"{at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action}{request}{detail}"
+        # One entry, one line, as stored: a control character (a line break, an escape
+        # sequence) is shown escaped and rich markup is not interpreted, so no stored value
+        # can forge a line or repaint the terminal, whatever wrote it.
+        click.echo(printable(line, limit=1000))

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from takedown.catalogue.legal import Legal, legal_for
 from takedown.catalogue.platforms import Catalogue, catalogue_for
 from takedown.config import Settings, get_settings
-from takedown.store.db import migrate, session_scope
-from takedown.store.encryption import keyring
+from takedown.store.db import prepare_store, session_scope
 
 console = Console()
 
@@ -52,9 +51,7 @@ def acting_user() -> str:
 @contextmanager
 def open_database() -> Iterator[Session]:
     """A session on the configured database, migrated to the newest schema."""
-    current_settings()
-    keyring()  # a missing or malformed key is refused before anything is read or stored
-    migrate()
+    prepare_store()
     with session_scope() as session:
         yield session
 

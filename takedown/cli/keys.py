@@ -6,7 +6,7 @@ import click
 
 from takedown.cli.context import acting_user, console, current_settings
 from takedown.cli.errors import user_errors
-from takedown.store.db import migrate
+from takedown.store.db import prepare_store
 from takedown.store.encryption import keyring
 
 
@@ -33,7 +33,8 @@ def keys_rotate() -> None:
     from takedown.store.rekey import rotate
 
     current_settings()
-    migrate()
+    # The new first key is recorded as the store's, if an older key in the ring is.
+    prepare_store(rotating=True)
     ring = keyring()
     rotation = rotate(get_engine(), ring, actor=acting_user())
     for column, count in rotation.values.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -91,7 +92,8 @@ def status_view(status: CaseStatus) -> Group:
             if item.last_checked
             else "not checked yet"
         )
-        where = f"{_short_url(item.url)}\n→ {platform} ({checked})"
+        # A link is text from outside: "[/]" in its query must print, not parse as markup.
+        where = f"{escape(_short_url(item.url))}\n→ {platform} ({checked})"
         if item.kind == "search_engine":
             where += f"\n[yellow]{SEARCH_ENGINE_NOTE}[/]"
         if not item.requests:
@@ -106,8 +108,8 @@ def status_view(status: CaseStatus) -> Group:
                 where,
                 request.id[:8],
                 state,
-                request.ticket or "",
-                _what_next(request),
+                Text(request.ticket or ""),
+                Text(_what_next(request)),
             )
     return Group(heading, table)
 
@@ -137,9 +139,9 @@ def overdue_view(rows: list[OverdueRequest]) -> Table:
             row.case,
             row.platform,
             row.id[:8],
-            row.ticket or "",
+            Text(row.ticket or ""),
             _when(row.deadline_at),
-            _short_url(row.url),
+            Text(_short_url(row.url)),
         )
     return table
 
@@ -169,7 +171,7 @@ def platforms_view(rows: list[PlatformSummary]) -> Table:
         kind = "[yellow]search engine[/]" if row.kind == "search_engine" else "host"
         table.add_row(
             row.id,
-            row.name,
+            Text(row.name),
             kind,
             ", ".join(row.channels),
             f"{row.deadline_hours:g} h",

@@ -6,8 +6,7 @@ import click
 
 from takedown.cli.context import current_settings
 from takedown.cli.errors import user_errors
-from takedown.store.db import migrate
-from takedown.store.encryption import keyring
+from takedown.store.db import prepare_store
 
 
 @click.command("worker", help="Run a Celery worker (with the beat scheduler embedded when asked).")
@@ -22,10 +21,10 @@ def worker(beat: bool, concurrency: int | None, pool: str, loglevel: str) -> Non
 
     settings = current_settings()
     # Refuse to start, in one line, without what every request needs: the organisation that
-    # signs the notices, the key that opens the victims' data, and platform files that load.
+    # signs the notices, the key that opens the victims' data (and is the store's own), and
+    # platform files that load.
     settings.require_notifier()
-    keyring()
-    migrate()
+    prepare_store()
     check_catalogue(settings)
     app = app_for(settings)
     argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}"]

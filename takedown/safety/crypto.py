@@ -25,6 +25,7 @@ from takedown.errors import ConfigError
 
 SETTING = "TAKEDOWN_SECRET_KEY"
 _LINK_HASH_INFO = b"takedown link hash v1"
+_KEY_CHECK_INFO = b"takedown key check v1"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class Keyring:
     fernet: MultiFernet
     # One per key, in the same order: the first hashes new links, all are tried on lookup.
     hash_keys: tuple[bytes, ...]
+    # One per key, in the same order: what the store keeps to know its keys by
+    # (takedown.store.keycheck). Derived one way, so it tells nothing about the key.
+    fingerprints: tuple[str, ...]
+    keys: tuple[Fernet, ...]
+
+    def opens(self, position: int, token: str) -> bool:
+        """Whether the key at ``position`` (0 is the first) decrypts ``token``."""
+        try:
+            self.keys[position].decrypt(token.encode("ascii"))
+        except (InvalidToken, UnicodeEncodeError):
+            return False
+        return True
 
     def encrypt(self, text: str) -> str:
         return self.fernet.encrypt(text.encode("utf-8")).decode("ascii")
@@ -67,10 +80,18 @@ def _hmac(key: bytes, url: str) -> str:
     return hmac.new(key, url.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _derived(fernet_key: bytes, info: bytes) -> bytes:
+    derive = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info)
+    return derive.derive(urlsafe_b64decode(fernet_key))
+
+
 def _hash_key(fernet_key: bytes) -> bytes:
     # A separate key for hashing, so the HMAC never reuses Fernet's own signing key.
-    derive = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LINK_HASH_INFO)
-    return derive.derive(urlsafe_b64decode(fernet_key))
+    return _derived(fernet_key, _LINK_HASH_INFO)
+
+
+def _fingerprint(fernet_key: bytes) -> str:
+    return hashlib.sha256(_derived(fernet_key, _KEY_CHECK_INFO)).hexdigest()
 
 
 def generate_key() -> str:
@@ -95,4 +116,10 @@ def keyring_from(secret: str) -> Keyring:
                 f"{SETTING}: key {position} is not a Fernet key (32 url-safe base64-encoded "
                 "bytes, as `takedown keys generate` prints)"
             ) from None
-    return Keyring(MultiFernet(fernets), tuple(_hash_key(key.encode("ascii")) for key in keys))
+    encoded = [key.encode("ascii") for key in keys]
+    return Keyring(
+        fernet=MultiFernet(fernets),
+        hash_keys=tuple(map(_hash_key, encoded)),
+        fingerprints=tuple(map(_fingerprint, encoded)),
+        keys=tuple(fernets),
+    )

@@ -23,15 +23,43 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_EMAIL_CHARS = 254
 
 
+# Characters that draw nothing although they are not spaces or format characters (Hangul
+# fillers, the blank Braille pattern, the Mongolian vowel separator): a value made of them
+# looks empty to the person reading it.
+_INVISIBLE = frozenset("\u115f\u1160\u180e\u2800\u3164\uffa0")
+
+
 def line_problem(text: str) -> str | None:
     """Why ``text`` cannot be used as one line of text, or None when it can."""
+    return text_problem(text, multiline=False)
+
+
+def text_problem(text: str, *, multiline: bool) -> str | None:
+    """Why ``text`` cannot be stored and shown as text, or None when it can: the one gate
+    for every free-text field. ``multiline`` text (notes) may hold line feeds and nothing
+    else of the kind; every other line or record separator (CR, U+0085, U+2028, form feed,
+    the C0 separators) is refused, because a terminal or an email treats it as a break that
+    a reader of the text would not see."""
     for character in text:
         category = unicodedata.category(character)
         if category == "Cs":
             return "contains bytes that are not valid UTF-8 text"
+        if multiline and character == "\n":
+            continue
         if category in _REFUSED_CATEGORIES:
+            if multiline:
+                return "must not contain control characters or line breaks other than a new line"
             return "must not contain line breaks or control characters"
     return None
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing to a reader: only spaces, format characters (a
+    zero-width space) and characters that draw nothing."""
+    return all(
+        character.isspace() or unicodedata.category(character) == "Cf" or character in _INVISIBLE
+        for character in text
+    )
 
 
 def email_problem(value: str) -> str | None:
@@ -63,12 +91,16 @@ def shown(value: str, limit: int = 80) -> str:
     return repr(value[:limit]) + f"… ({len(value)} characters)"
 
 
+# Bidirectional overrides and isolates: shown raw, they reorder the rest of a line on screen.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def printable(message: str, limit: int = 300) -> str:
-    """A message written by a library (pydantic, PyYAML) that may quote the input: made one
-    line, control characters escaped, and cut short."""
+    """Text from outside (a library's message quoting the input, a stored value) made safe
+    to print: one line, control characters and bidirectional overrides escaped, cut short."""
     text = "".join(
         ascii(character)[1:-1]
-        if unicodedata.category(character) in _REFUSED_CATEGORIES
+        if unicodedata.category(character) in _REFUSED_CATEGORIES or character in _BIDI_CONTROLS
         else character
         for character in message
     )

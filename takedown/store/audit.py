@@ -14,6 +14,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from takedown.errors import InputError
+from takedown.safety.safetext import is_blank, line_problem
 from takedown.store.models import AuditEvent, Item, RemovalRequest, Transition
 from takedown.store.read_models import AuditEntry
 
@@ -30,6 +32,11 @@ def record(
     request_id: str | None = None,
     detail: str | None = None,
 ) -> None:
+    # Every door names its actor (a login, a setting, an account); whichever it is, one
+    # line of plain text, or the log could be made to show an entry nobody wrote.
+    problem = line_problem(actor) or ("must not be empty" if is_blank(actor) else None)
+    if problem:
+        raise InputError(f"the acting user {problem}", field="actor")
     session.add(
         AuditEvent(
             actor=actor,

@@ -13,10 +13,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from takedown.config import get_settings
+from takedown.errors import ConfigError, TakedownError
+from takedown.store.encryption import keyring
+from takedown.store.keycheck import check_keys, is_known
 
 T = TypeVar("T")
 
@@ -72,7 +76,9 @@ def _sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
+    """A session that commits on success and rolls back on any error, on a store made ready
+    for this process first (``prepare_store``: whichever door or worker opens it)."""
+    prepare_store()
     session = _sessionmaker_for(get_engine())()
     try:
         yield session
@@ -105,27 +111,96 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
-def _at_head(engine: Engine, config: Config) -> bool:
+def _at_head(connection: Connection, config: Config) -> bool:
     head = ScriptDirectory.from_config(config).get_current_head()
+    return MigrationContext.configure(connection).get_current_revision() == head
+
+
+@contextmanager
+def _store_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that only one takedown process at a time can hold on
+    this store, committed at the end: an advisory lock on PostgreSQL, an exclusive
+    transaction on SQLite. Processes started together on a new store (compose starts the
+    worker, beat and web at once) wait here for the first to create the schema, then go on."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        if engine.dialect.name == "sqlite":
+            # Rebuilding a table (SQLite's ALTER) drops the old one, which the foreign keys
+            # of rows in other tables would refuse; SQLite honours this only outside a
+            # transaction, so before the lock is taken.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql("BEGIN EXCLUSIVE")  # waits out the busy timeout
+        else:
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+            )
+        try:
+            yield connection
+            connection.commit()
+        finally:
+            connection.rollback()
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def _upgrade(connection: Connection, config: Config) -> None:
+    if not _at_head(connection, config):  # looked at again: another process may have done it
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
 
 
 def migrate(engine: Engine | None = None) -> None:
     """Bring the schema to the newest revision; cheap when it already is."""
     engine = engine or get_engine()
     config = _alembic_config(engine)
-    if _at_head(engine, config):
+    with engine.connect() as connection:
+        if _at_head(connection, config):
+            return
+    with _store_lock(engine) as connection:
+        _upgrade(connection, config)
+
+
+_prepared: set[tuple[str, str]] = set()
+
+
+def prepare_store(*, rotating: bool = False) -> None:
+    """Make the configured store ready for this process, once: the schema migrated to the
+    newest revision, and the first key of ``TAKEDOWN_SECRET_KEY`` checked to be the store's
+    own (``takedown.store.keycheck``), before anything is read or written. ``rotating``:
+    for ``takedown keys rotate``, which may bring in a new first key.
+
+    A ``ConfigError`` names the setting when the key does not fit or the database file is
+    not a database."""
+    settings = get_settings()
+    ring = keyring()  # a missing or malformed key is refused before the database is opened
+    done = (settings.database_url, settings.secret_key)
+    if done in _prepared and not rotating:
         return
-    if engine.dialect.name == "postgresql":
-        # Several workers may start at once against a new database; one migrates.
+    engine = get_engine()
+    config = _alembic_config(engine)
+    try:
         with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-            try:
-                command.upgrade(config, "head")
-            finally:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID}
-                )
-    else:
-        command.upgrade(config, "head")
+            ready = _at_head(connection, config) and is_known(connection, ring)
+        if rotating or not ready:
+            with _store_lock(engine) as connection:
+                _upgrade(connection, config)
+                check_keys(connection, ring, rotating=rotating)
+    except (OperationalError, TakedownError):
+        raise  # a database that cannot be reached, a key that does not fit: said already
+    except DatabaseError as error:
+        # SQLite's "file is not a database": the setting names a file of something else.
+        raise ConfigError(
+            f"TAKEDOWN_DATABASE_URL: {engine.url.render_as_string()} cannot be used as "
+            f"takedown's database ({_driver_words(error)})"
+        ) from None
+    _prepared.add(done)
+
+
+def forget_prepared() -> None:
+    """After the store's keys changed in this process (a rotation): check again on next use."""
+    _prepared.clear()
+
+
+def _driver_words(error: DatabaseError) -> str:
+    cause = error.orig or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]

@@ -291,3 +291,14 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class StoreKey(Base):
+    """A key this store's values are encrypted under, known by its fingerprint
+    (takedown.store.keycheck): a process whose first key is not among them is refused
+    before it writes a value nobody could read back."""
+
+    __tablename__ = "store_keys"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

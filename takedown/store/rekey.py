@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from takedown.safety.crypto import Keyring
 from takedown.store.audit import record
+from takedown.store.db import forget_prepared
 from takedown.store.encryption import EncryptedText
+from takedown.store.keycheck import forget_older_keys
 from takedown.store.models import Base
 
 BATCH_ROWS = 500
@@ -52,12 +54,14 @@ def rotate(engine: Engine, keys: Keyring, *, actor: str) -> Rotation:
         engine, "items", "id", "url", "url_hash", lambda token: keys.link_hash(keys.decrypt(token))
     )
     with Session(engine) as session, session.begin():
+        forget_older_keys(session.connection(), keys)
         record(
             session,
             actor=actor,
             action="keys rotated",
             detail=f"{sum(result.values.values())} values",
         )
+    forget_prepared()  # the older keys are not the store's any more
     return result
 
 

@@ -22,16 +22,16 @@ from takedown.cases.queueing import queue_case
 from takedown.cases.service import find_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.cli import main
-from takedown.config import Settings
+from takedown.config import Settings, get_settings
 from takedown.delivery.deliver import deliver
 from takedown.errors import ConfigError, Conflict
 from takedown.messages.notifications import record_event
 from takedown.monitoring.deadlines import mark_overdue
 from takedown.monitoring.visits import items_to_check
-from takedown.safety.crypto import generate_key
+from takedown.safety.crypto import generate_key, keyring_from
 from takedown.safety.redaction import install_log_redaction
 from takedown.store.columns import utcnow
-from takedown.store.db import get_engine, migrate, session_scope
+from takedown.store.db import get_engine, migrate, prepare_store, session_scope
 from takedown.store.encryption import keyring
 from takedown.store.models import (
     Alert,
@@ -153,16 +153,24 @@ def test_without_a_key_nothing_is_stored_and_the_error_says_what_to_set(
 ) -> None:
     with session_scope() as session:
         before = session.scalar(select(func.count()).select_from(Case))
+    the_right_key = get_settings().secret_key
     new_case = ["case", "new", "--victim-name", NAME, "--victim-email", EMAIL, "--language", "fi"]
     for secret, message in [
         ("", "Error: TAKEDOWN_SECRET_KEY is not set; generate a key with `takedown keys generate`"),
         (f"{generate_key()},not-a-key", "Error: TAKEDOWN_SECRET_KEY: key 2 is not a Fernet key"),
+        # A key, but not this database's: what it stored could never be read back.
+        (generate_key(), "Error: TAKEDOWN_SECRET_KEY: the first key is not a key of this database"),
+        (
+            f"{generate_key()},{the_right_key}",
+            "Error: TAKEDOWN_SECRET_KEY: the first key is not yet a key of this database",
+        ),
     ]:
         configure(TAKEDOWN_SECRET_KEY=secret)
         result = CliRunner().invoke(main, new_case)
         assert result.exit_code == 1
         assert result.output.startswith(message)
         assert len(result.output.strip().splitlines()) == 1
+    configure(TAKEDOWN_SECRET_KEY=the_right_key)
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == before
 
@@ -175,8 +183,12 @@ def test_rotation_re_encrypts_everything_under_the_new_key(
     old = environment.secret_key
     case_id = open_full_case(environment)
     new = generate_key()
-    # The new key first: new values are encrypted under it, old ones still read.
     configure(TAKEDOWN_SECRET_KEY=f"{new},{old}")
+    # Until `keys rotate` has made the new key the store's, nothing is written under it.
+    with pytest.raises(ConfigError, match="not yet a key of this database"), session_scope():
+        pass
+    prepare_store(rotating=True)
+    # Then new values are encrypted under it, and old ones still read.
     with session_scope() as session:
         case = find_case(session, case_id)
         assert case.victim_name == NAME
@@ -199,10 +211,13 @@ def test_rotation_re_encrypts_everything_under_the_new_key(
             session, case, LINKS, catalogue_for(environment.platforms_dir), actor=TEST_ACTOR
         )
         assert found.already_there == LINKS
-    # And the old key alone opens nothing any more.
+    # And the old key alone is refused before it reads or writes anything.
     configure(TAKEDOWN_SECRET_KEY=old)
-    with session_scope() as session, pytest.raises(ConfigError, match="cannot be decrypted"):
-        find_case(session, case_id).victim_name  # noqa: B018
+    with pytest.raises(ConfigError, match="not a key of this database"), session_scope():
+        pass
+    with get_engine().connect() as connection:
+        (token,) = connection.execute(text("SELECT victim_name FROM cases")).one()
+    assert not keyring_from(old).opens(0, token)
 
 
 def queued_case_with_history(settings: Settings) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.pool import QueuePool
 
 from takedown.store.columns import utcnow
 from takedown.store.db import _alembic_config, get_engine, migrate, session_scope
+from takedown.store.encryption import keyring
 from takedown.store.models import Alert, Base, Notification
 from takedown.store.states import MessageState
 from takedown.testing.environment import Configure
@@ -95,13 +96,13 @@ def test_the_upgrade_to_the_outbox_keeps_what_old_workers_sent_and_were_sending(
             ),
             {"now": now},
         )
-        # The link's columns are opaque here: only the alerts' rows matter to this upgrade.
+        # Encrypted as the old code stored it: the store is adopted by the key that opens it.
         connection.execute(
             text(
                 "INSERT INTO items (id, case_id, position, url, host, status, created_at,"
-                " url_hash) VALUES ('i1', 'c1', 1, 'x', 'x', 'online', :now, 'h1')"
+                " url_hash) VALUES ('i1', 'c1', 1, :url, 'x', 'online', :now, 'h1')"
             ),
-            {"now": now},
+            {"now": now, "url": keyring().encrypt("https://example.org/x")},
         )
         for what, emailed_at in (("emailed", now), ("not yet emailed", None)):
             connection.execute(
