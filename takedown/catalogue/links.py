@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from takedown.errors import InputError
 from takedown.safety.netguard import HostNotResolved, PrivateTargetError, check_public
-from takedown.safety.safetext import line_problem
+from takedown.safety.safetext import line_problem, shown
 
 # Browsers and platforms stop well before this; anything longer is a paste gone wrong.
 MAX_LINK_CHARS = 4096
+# A host name after IDNA: labels of letters, digits and hyphens (and the underscore some
+# sub-domains use), separated by dots. A percent sign or a slash here is a typo or a trick.
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*")
 
 
 def _refused(why: str) -> InputError:
@@ -47,10 +51,16 @@ def normalise_link(raw: str) -> str:
         raise _refused("the link has no host name")
     if parts.username is not None or parts.password is not None:
         raise _refused("the link contains a user name or password; remove them")
+    literal = parts.netloc.rpartition("@")[2].startswith("[")
     try:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise _refused(f"the host name {host!r} is not valid") from None
+        raise _refused(f"the host name {shown(host)} is not valid") from None
+    if not literal and not _HOST_NAME.fullmatch(ascii_host):
+        raise _refused(
+            f"the host name {shown(host)} has characters a host name cannot have "
+            "(letters, digits, hyphens and dots only)"
+        )
     if len(ascii_host) > 253:
         raise _refused("the host name is longer than 253 characters")
     if "." not in ascii_host and ascii_host != "localhost" and ":" not in ascii_host:
@@ -69,7 +79,7 @@ def refuse_private_host(url: str) -> None:
     resolve now is let through: it may later, and every connection is checked again then."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if "%" in host:
+    if "%" in host and ":" in host:
         # An IPv6 zone (fe80::1%eth0) does not resolve, so it would pass as "not resolved
         # yet"; but only a scoped address such as a link-local one has a zone.
         raise _refused(

@@ -28,9 +28,73 @@ class HostNotResolved(requests.exceptions.ConnectionError):
     """The host name did not resolve; nothing was sent, so trying later is safe."""
 
 
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether an address is on the public internet; the one verdict both checks use."""
-    return address.is_global
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packets end up at (RFC 6052
+# NAT64, RFC 8215 local-use NAT64), judged as that IPv4 address.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# IPv4-compatible addresses (RFC 4291 2.5.5.1): deprecated and never routed, and some stacks
+# still send them to the embedded IPv4 address.
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def is_public(address: IPAddress) -> bool:
+    """Whether an address is on the public internet; the one verdict both checks use (when
+    a link is added, and on every connection).
+
+    Python's ``is_global`` is not enough: it calls multicast global, and IPv6 addresses
+    that carry an IPv4 address inside them (IPv4-mapped, NAT64, 6to4, Teredo) are judged by
+    the IPv6 prefix, so ``64:ff9b::7f00:1`` (127.0.0.1 through NAT64) passes. Here an
+    address that embeds an IPv4 address is public only if that IPv4 address is.
+    """
+    embedded = embedded_ipv4(address)
+    if embedded is not None:
+        return _public(embedded)
+    if isinstance(address, ipaddress.IPv6Address) and address in _IPV4_COMPATIBLE:
+        return False
+    return _public(address)
+
+
+# Blocks the IANA special-purpose registries list as not globally reachable, or as no single
+# host, that Python 3.11's tables still call global (they were added or widened later):
+# https://www.iana.org/assignments/iana-ipv4-special-registry/ and
+# https://www.iana.org/assignments/iana-ipv6-special-registry/ (read 2026-12-02).
+_SPECIAL_PURPOSE = tuple(
+    ipaddress.ip_network(block)
+    for block in (
+        "192.0.0.0/24",  # IETF protocol assignments (RFC 6890)
+        "192.88.99.0/24",  # the retired 6to4 relay anycast (RFC 7526)
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # segment routing identifiers (RFC 9602)
+        "fec0::/10",  # site-local, deprecated (RFC 3879)
+    )
+)
+
+
+def _public(address: IPAddress) -> bool:
+    return (
+        address.is_global
+        # is_global lets these through: one address is never many hosts, nor a reserved one.
+        and not address.is_multicast
+        and not address.is_reserved
+        and not address.is_unspecified
+        and not any(address in block for block in _SPECIAL_PURPOSE)
+    )
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address maps or tunnels to, if it carries one."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client's address: where the packets are for
+    if any(address in prefix for prefix in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 def check_public(host: str, port: int) -> None:
@@ -41,10 +105,19 @@ def check_public(host: str, port: int) -> None:
     for *_, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
         if not is_public(address):
-            raise PrivateTargetError(
-                f"{host} resolves to {address}, which is not a public address; refused "
-                "(set TAKEDOWN_ALLOW_PRIVATE_TARGETS=1 only for local testing)"
-            )
+            raise PrivateTargetError(f"{_named(host, address)}; refused {_ALLOW_HINT}")
+
+
+_ALLOW_HINT = "(set TAKEDOWN_ALLOW_PRIVATE_TARGETS=1 only for local testing)"
+
+
+def _named(host: str, address: IPAddress) -> str:
+    """``host`` and the address it is, in words, for a refusal."""
+    carried = embedded_ipv4(address)
+    what = f"{address} (which carries {carried})" if carried else str(address)
+    if host.strip("[]") == str(address):
+        return f"{what} is not a public address"
+    return f"{host} resolves to {what}, which is not a public address"
 
 
 class _PrivatePeer(urllib3.exceptions.NewConnectionError):

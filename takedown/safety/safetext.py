@@ -36,19 +36,19 @@ def line_problem(text: str) -> str | None:
 
 def text_problem(text: str, *, multiline: bool) -> str | None:
     """Why ``text`` cannot be stored and shown as text, or None when it can: the one gate
-    for every free-text field. ``multiline`` text (notes) may hold line feeds and nothing
-    else of the kind; every other line or record separator (CR, U+0085, U+2028, form feed,
-    the C0 separators) is refused, because a terminal or an email treats it as a break that
-    a reader of the text would not see."""
+    for every free-text field. ``multiline`` text (notes) may hold line feeds and tabs and
+    nothing else of the kind; every other line or record separator (CR, U+0085, U+2028,
+    form feed, the C0 separators) is refused, because a terminal or an email treats it as a
+    break that a reader of the text would not see."""
     for character in text:
         category = unicodedata.category(character)
         if category == "Cs":
             return "contains bytes that are not valid UTF-8 text"
-        if multiline and character == "\n":
+        if multiline and character in "\n\t":
             continue
         if category in _REFUSED_CATEGORIES:
             if multiline:
-                return "must not contain control characters or line breaks other than a new line"
+                return "must not contain control characters, or line breaks other than a new line"
             return "must not contain line breaks or control characters"
     return None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import string
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from takedown.config import bundled_dir
 from takedown.contacts.abuse_contacts import Suggestion
 from takedown.errors import DataFileError, InputError
 from takedown.safety.crypto import generate_key
+from takedown.safety.netguard import PrivateTargetError, is_public, new_session
 from takedown.safety.safetext import printable
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import Alert, Base, Case
@@ -77,7 +79,13 @@ def with_hostile(text: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 printable_text = st.text(
     st.characters(exclude_categories=["Cc", "Zl", "Zp", "Cs"]), min_size=1, max_size=40
 )
-names = printable_text.filter(lambda name: bool(name.strip()))
+# Invisible on screen: spaces, zero-width and other format characters, Hangul fillers.
+INVISIBLE = " \u00a0\u200b\u200c\u200d\u2060\ufeff\u202a\u3164\u2800\u115f"
+names = printable_text.filter(
+    lambda name: any(
+        ch not in INVISIBLE and not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in name
+    )
+)
 domains = st.builds(
     lambda labels, tld: ".".join([*labels, tld]),
     st.lists(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True), min_size=1,
@@ -88,7 +96,7 @@ emails = st.emails(domains=domains)
 
 bad_names = st.one_of(
     with_hostile(printable_text),
-    st.text(" ", max_size=5),
+    st.text(INVISIBLE, max_size=5),
     st.text("x", min_size=501, max_size=600),
 )
 bad_emails = st.one_of(
@@ -104,10 +112,11 @@ bad_phones = st.one_of(
     st.text(string.ascii_letters, min_size=1, max_size=12),
     st.text(string.digits, min_size=40, max_size=50),
 )
-# Notes may run over several lines, so only what is not text is refused in them.
+# Notes may run over several lines (line feeds) and hold tabs; every other control
+# character and every other kind of line or record separator is refused in them.
 bad_notes = st.one_of(
-    st.builds("{0}{1}{0}".format, names, st.characters(categories=["Cc", "Cs"]).filter(
-        lambda character: character not in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85")),
+    st.builds("{0}{1}{0}".format, names, breaking.filter(lambda char: char not in "\t\n")),
+    st.builds("{0}{1}{0}".format, names, st.sampled_from("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")),
     st.integers(min_value=10_001, max_value=10_100).map("n".__mul__),
 )  # fmt: skip
 bad_languages = st.text(max_size=10).filter(lambda language: language not in LANGUAGES)
@@ -388,17 +397,77 @@ def _host(address: ipaddress.IPv4Address | ipaddress.IPv6Address, zone: str) -> 
 
 @HOSTILE
 @given(st.ip_addresses(), st.sampled_from(["", "", "eth0", "lo", "1"]))
-def test_a_link_to_an_address_is_accepted_exactly_when_the_address_is_public(
+def test_a_link_to_an_address_python_does_not_call_global_is_refused(
     address: ipaddress.IPv4Address | ipaddress.IPv6Address, zone: str
 ) -> None:
     # Numeric hosts only: the check resolves nothing over the network for them.
     zone = zone if address.version == 6 else ""
     link = f"https://{_host(address, zone)}/p/1"
-    if address.is_global and not zone:
-        refuse_private_host(normalise_link(link))
-        return
+    assume(zone or not address.is_global or address.is_multicast)
     with pytest.raises(InputError, match="not a public address; refused"):
         refuse_private_host(normalise_link(link))
+
+
+# Every IPv4 range that is not one host on the public internet (RFC 6890's special-purpose
+# registry, with 100.64.0.0/10, where some clouds serve instance metadata).
+NON_PUBLIC_IPV4 = [ipaddress.ip_network(block) for block in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+)]  # fmt: skip
+# Blocks held by public networks (a CDN, a DNS resolver, a university).
+PUBLIC_IPV4 = [ipaddress.ip_network(block) for block in (
+    "1.1.1.0/24", "8.8.8.0/24", "9.9.9.0/24", "130.233.0.0/16", "185.199.108.0/22",
+)]  # fmt: skip
+
+
+def _in(networks: list[ipaddress.IPv4Network]) -> st.SearchStrategy[ipaddress.IPv4Address]:
+    return st.sampled_from(networks).flatmap(
+        lambda net: st.integers(0, net.num_addresses - 1).map(lambda i: net[i])
+    )
+
+
+def _encodings(v4: ipaddress.IPv4Address) -> dict[str, ipaddress.IPv6Address]:
+    """The IPv6 addresses that carry ``v4``: mapped, compatible, NAT64, 6to4, Teredo."""
+    bits = int(v4)
+    teredo_server = int(ipaddress.IPv4Address("65.54.227.120"))
+    return {
+        "IPv4-mapped": ipaddress.IPv6Address((0xFFFF << 32) | bits),
+        "IPv4-compatible": ipaddress.IPv6Address(bits),
+        "NAT64": ipaddress.IPv6Address((0x64FF9B << 96) | bits),
+        "local NAT64": ipaddress.IPv6Address((0x64FF9B0001 << 80) | bits),
+        "6to4": ipaddress.IPv6Address((0x2002 << 112) | (bits << 80) | 1),
+        # 2001:0:server:flags:port:client, the client's port and address inverted (RFC 4380).
+        "Teredo": ipaddress.IPv6Address(
+            (0x20010000 << 96) | (teredo_server << 64) | (0xFFFF << 16 << 32) | (bits ^ 0xFFFFFFFF)
+        ),
+    }
+
+
+@HOSTILE
+@given(_in(NON_PUBLIC_IPV4))
+def test_a_non_public_ipv4_address_is_refused_in_every_encoding(
+    v4: ipaddress.IPv4Address,
+) -> None:
+    for family, v6 in {"IPv4": v4, **_encodings(v4)}.items():
+        with pytest.raises(InputError, match="not a public address; refused"):
+            refuse_private_host(normalise_link(f"http://{_host(v6, '')}/p/1"))
+        # And at connect time, by the transport every outbound request goes through.
+        with pytest.raises(PrivateTargetError, match="not a public address; refused"):
+            new_session(allow_private=False).get(f"http://{_host(v6, '')}/p/1", timeout=1)
+        assert not is_public(v6), family
+
+
+@HOSTILE
+@given(_in(PUBLIC_IPV4))
+def test_a_public_ipv4_address_is_accepted_as_itself_and_when_mapped_or_translated(
+    v4: ipaddress.IPv4Address,
+) -> None:
+    encodings = _encodings(v4)
+    # The compatible form is deprecated and never routed: refused whatever it carries.
+    assert not is_public(encodings.pop("IPv4-compatible"))
+    for v6 in [v4, *encodings.values()]:
+        refuse_private_host(normalise_link(f"http://{_host(v6, '')}/p/1"))
 
 
 @pytest.mark.parametrize("host", ODD_SPELLINGS)
