@@ -13,7 +13,8 @@ from takedown.safety.safetext import line_problem, shown
 MAX_LINK_CHARS = 4096
 # A host name after IDNA: labels of letters, digits and hyphens (and the underscore some
 # sub-domains use), separated by dots. A percent sign or a slash here is a typo or a trick.
-_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*")
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
 def _refused(why: str) -> InputError:

@@ -410,13 +410,13 @@ def test_a_link_to_an_address_python_does_not_call_global_is_refused(
 
 # Every IPv4 range that is not one host on the public internet (RFC 6890's special-purpose
 # registry, with 100.64.0.0/10, where some clouds serve instance metadata).
-NON_PUBLIC_IPV4 = [ipaddress.ip_network(block) for block in (
+NON_PUBLIC_IPV4 = [ipaddress.IPv4Network(block) for block in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
     "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15",
     "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
 )]  # fmt: skip
 # Blocks held by public networks (a CDN, a DNS resolver, a university).
-PUBLIC_IPV4 = [ipaddress.ip_network(block) for block in (
+PUBLIC_IPV4 = [ipaddress.IPv4Network(block) for block in (
     "1.1.1.0/24", "8.8.8.0/24", "9.9.9.0/24", "130.233.0.0/16", "185.199.108.0/22",
 )]  # fmt: skip
 
@@ -449,7 +449,8 @@ def _encodings(v4: ipaddress.IPv4Address) -> dict[str, ipaddress.IPv6Address]:
 def test_a_non_public_ipv4_address_is_refused_in_every_encoding(
     v4: ipaddress.IPv4Address,
 ) -> None:
-    for family, v6 in {"IPv4": v4, **_encodings(v4)}.items():
+    every: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address] = {"IPv4": v4}
+    for family, v6 in (every | _encodings(v4)).items():
         with pytest.raises(InputError, match="not a public address; refused"):
             refuse_private_host(normalise_link(f"http://{_host(v6, '')}/p/1"))
         # And at connect time, by the transport every outbound request goes through.
@@ -466,7 +467,8 @@ def test_a_public_ipv4_address_is_accepted_as_itself_and_when_mapped_or_translat
     encodings = _encodings(v4)
     # The compatible form is deprecated and never routed: refused whatever it carries.
     assert not is_public(encodings.pop("IPv4-compatible"))
-    for v6 in [v4, *encodings.values()]:
+    every: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [v4, *encodings.values()]
+    for v6 in every:
         refuse_private_host(normalise_link(f"http://{_host(v6, '')}/p/1"))
 
 
