@@ -38,9 +38,10 @@ from takedown.store.states import CLAIMABLE, NOT_DELIVERED, LinkStatus, RequestS
 _IN_PLAY = NOT_DELIVERED | {RequestState.SENDING}
 
 
-def close_case(session: Session, case: Case, now: datetime, *, actor: str) -> None:
+def close_case(session: Session, case: Case, now: datetime, *, actor: str) -> bool:
     """No more work on the case: its links are no longer checked, and the retention period
-    after which it is erased starts."""
+    after which it is erased starts. False, with nothing changed or audited, when it was
+    closed already (its retention period keeps the date it started)."""
     if case.erased_at is not None:
         raise Conflict(f"case {case.reference} is already erased")
     in_play = session.scalars(
@@ -53,9 +54,11 @@ def close_case(session: Session, case: Case, now: datetime, *, actor: str) -> No
             f"case {case.reference} still has {len(in_play)} request(s) not sent "
             f"(first: {in_play[0]}); send, mark sent or withdraw them before closing"
         )
-    if case.closed_at is None:
-        case.closed_at = now
+    if case.closed_at is not None:
+        return False
+    case.closed_at = now
     record(session, actor=actor, action="case closed", case_id=case.id)
+    return True
 
 
 def erase_case(session: Session, case: Case, now: datetime, *, actor: str) -> dict[str, object]:

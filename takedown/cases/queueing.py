@@ -42,18 +42,37 @@ class Queued:
         )
 
 
-def hosts_to_ask(case: Case, settings: Settings) -> dict[str, str]:
+def hosts_to_ask(
+    case: Case,
+    settings: Settings,
+    catalogue: Catalogue,
+    legal: Legal | None = None,
+    *,
+    basis: str | None = None,
+) -> dict[str, str]:
     """Whom queueing this case should ask RDAP about: the host of each link on no known
-    platform that has no request yet, by link id. What queueing would refuse is refused
-    first, so no registry is asked for nothing. The caller asks (``suggestions_for``) outside
-    any transaction: the lookups take seconds, and write their own cache."""
+    platform that has no request yet, by link id. What queueing would refuse (no notifier, a
+    closed case, a ``basis`` that cannot be used for one of the links) is refused first, so
+    no registry is asked for nothing. The caller asks (``suggestions_for``) outside any
+    transaction: the lookups take seconds, and write their own cache."""
     settings.require_notifier()
     refuse_if_closed(case)
-    return {
-        item.id: item.host
-        for item in case.items
-        if item.platform_id is None and not _has_live_request(item)
-    }
+    legal = legal or legal_for(settings.legal_dir)
+    unrequested = [item for item in case.items if not _has_live_request(item)]
+    for item in unrequested:
+        # A link on no known platform would go to its abuse contact, under the same basis.
+        platform = catalogue.get(item.platform_id) if item.platform_id else contact_platform()
+        _chosen_basis(case, item, platform, legal, basis)
+    return {item.id: item.host for item in unrequested if item.platform_id is None}
+
+
+def _chosen_basis(
+    case: Case, item: Item, platform: Platform, legal: Legal, basis: str | None
+) -> str:
+    try:
+        return choose_basis(facts_of(case), platform, legal, basis).basis
+    except InputError as error:
+        raise InputError(f"{error.message} (for {item.url})", field="basis") from None
 
 
 def queue_case(
@@ -79,12 +98,6 @@ def queue_case(
     legal = legal or legal_for(settings.legal_dir)
     contacts = contacts or {}
 
-    def chosen_basis(item: Item, platform: Platform) -> str:
-        try:
-            return choose_basis(facts_of(case), platform, legal, basis).basis
-        except InputError as error:
-            raise InputError(f"{error.message} (for {item.url})", field="basis") from None
-
     queued = Queued()
     planned = []  # every basis is chosen before anything is stored
     for item in case.items:
@@ -98,7 +111,7 @@ def queue_case(
         else:
             queued.no_platform.append(item.url)
             continue
-        planned.append((item, platform, chosen_basis(item, platform)))
+        planned.append((item, platform, _chosen_basis(case, item, platform, legal, basis)))
     for item, platform, chosen in planned:
         if item.platform_id is None:
             # On no known platform: to the abuse address RDAP suggested, once confirmed.

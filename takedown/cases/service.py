@@ -118,11 +118,15 @@ def update_case(session: Session, case: Case, changes: CaseChanges, *, actor: st
     return given
 
 
-def reopen_case(session: Session, case: Case, *, actor: str) -> None:
-    """A closed case taken up again; an erased one cannot be."""
+def reopen_case(session: Session, case: Case, *, actor: str) -> bool:
+    """A closed case taken up again; an erased one cannot be. False, with nothing changed or
+    audited, when the case is open."""
     refuse_if_erased(case)
+    if case.closed_at is None:
+        return False
     case.closed_at = None
     record(session, actor=actor, action="case reopened", case_id=case.id)
+    return True
 
 
 def refuse_if_erased(case: Case) -> None:

@@ -64,7 +64,11 @@ class Catalogue:
         misnamed = sorted(directory.glob("*.yml"))
         if misnamed:
             raise DataFileError(f"{misnamed[0]}: platform files must end in .yaml")
-        return cls((load_platform(path) for path in sorted(directory.glob("*.yaml"))), directory)
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            # Every link would then be "no known platform": refused, not matched against nothing.
+            raise DataFileError(f"{directory}: no platform files (*.yaml)")
+        return cls(map(load_platform, files), directory)
 
     def get(self, platform_id: str) -> Platform:
         try:

@@ -27,6 +27,7 @@ from takedown.cli.context import (
     print_json,
 )
 from takedown.cli.errors import user_errors
+from takedown.cli.flags import yes_or_no
 from takedown.cli.tables import cases_view, minor_routes_view
 from takedown.store.columns import utcnow
 from takedown.store.read_models import CaseOpened
@@ -131,13 +132,19 @@ def case_add_urls(case_id: str, urls: tuple[str, ...], as_json: bool) -> None:
     "(for requests queued afterwards).",
 )
 @click.argument("case_id")
-@click.option(
-    "--notify/--no-notify", default=None, help="Send the victim progress emails, or stop."
-)
+@yes_or_no("--notify", "--no-notify", help="Send the victim progress emails (or stop).")
 @click.option("--country", help="The victim's country (ISO 3166, e.g. FI).")
-@click.option("--synthetic/--real", default=None, help="AI-made, or real material.")
-@click.option("--victim-owns-copyright/--victim-does-not-own-copyright", default=None)
-@click.option("--victim-may-be-named/--victim-may-not-be-named", default=None)
+@yes_or_no("--synthetic", "--real", help="AI-made (or real) material.")
+@yes_or_no(
+    "--victim-owns-copyright",
+    "--victim-does-not-own-copyright",
+    help="The victim took the image (or did not).",
+)
+@yes_or_no(
+    "--victim-may-be-named",
+    "--victim-may-not-be-named",
+    help="The victim agrees to be named in a notice (or not).",
+)
 @click.option("--victim-phone", help="A phone number, for the caseworker only; never sent.")
 @click.option("--notes", help="The caseworker's notes (replacing the earlier ones).")
 @user_errors
@@ -201,8 +208,11 @@ def case_list(as_json: bool) -> None:
 def case_close(case_id: str) -> None:
     with open_database() as session:
         found = find_case(session, case_id)
-        close_case(session, found, utcnow(), actor=acting_user())
-        reference, days = found.reference, current_settings().retention_days
+        closed = close_case(session, found, utcnow(), actor=acting_user())
+        reference, days, since = found.reference, current_settings().retention_days, found.closed_at
+    if not closed and since is not None:
+        console.print(f"Case {reference} was closed already, on {since:%Y-%m-%d}; nothing changed.")
+        return
     console.print(f"Case {reference} closed; it will be erased after {days:g} days.")
 
 
@@ -212,8 +222,11 @@ def case_close(case_id: str) -> None:
 def case_reopen(case_id: str) -> None:
     with open_database() as session:
         found = find_case(session, case_id)
-        reopen_case(session, found, actor=acting_user())
+        reopened = reopen_case(session, found, actor=acting_user())
         reference = found.reference
+    if not reopened:
+        console.print(f"Case {reference} is open; nothing changed.")
+        return
     console.print(f"Case {reference} reopened.")
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from takedown.catalogue.legal import Legal, legal_for
-from takedown.catalogue.platforms import Catalogue, catalogue_for
+from takedown.catalogue.platforms import Catalogue
 from takedown.config import Settings, get_settings
 from takedown.store.db import prepare_store, session_scope
 
@@ -57,7 +57,11 @@ def open_database() -> Iterator[Session]:
 
 
 def current_catalogue() -> Catalogue:
-    return catalogue_for(current_settings().platforms_dir)
+    """The platform files, refused as `takedown platforms check` refuses them: a command
+    never matches links against a catalogue that would not pass the check."""
+    from takedown.notices.samples import check_catalogue
+
+    return check_catalogue(current_settings())
 
 
 def current_legal() -> Legal:

@@ -47,7 +47,8 @@ def queue(case_id: str, basis: str | None, as_json: bool) -> None:
     settings = current_settings()
     catalogue = current_catalogue()
     with open_database() as session:
-        hosts = hosts_to_ask(find_case(session, case_id), settings)
+        found = find_case(session, case_id)
+        hosts = hosts_to_ask(found, settings, catalogue, current_legal(), basis=basis)
     with console.status("Asking RDAP who hosts the links on no known platform…") as spinner:
         if as_json:
             spinner.stop()

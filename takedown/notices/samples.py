@@ -121,8 +121,6 @@ def check_catalogue(settings: Settings) -> Catalogue:
     worker's start do, so that a broken file is refused before anything is sent."""
     # The cached catalogue: a worker's pool processes inherit it, instead of each loading it.
     catalogue = catalogue_for(settings.platforms_dir)
-    if not catalogue.platforms:
-        raise DataFileError(f"{settings.platforms_dir}: no platform files (*.yaml)")
     for platform in catalogue.platforms.values():
         rehearse(platform, settings)
     return catalogue

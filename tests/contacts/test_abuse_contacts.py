@@ -42,7 +42,7 @@ def queue_unknown_link(settings: Settings, url: str, country: str = "FI") -> tup
         case = open_test_case(session, country=country)
         add_links(session, case, [url], catalogue, actor=TEST_ACTOR)
         case_id = case.id
-        hosts = hosts_to_ask(case, settings)
+        hosts = hosts_to_ask(case, settings, catalogue)
     contacts = suggestions_for(hosts, settings)
     with session_scope() as session:
         case = find_case(session, case_id)
