@@ -578,7 +578,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="takedown-bench-nightly-") as tmp:
             workdir = Path(tmp)
             write_platform(workdir / "platforms", args.hosts)
-            settings = configure_run(workdir, "sqlite://", "unused-", args)
+            settings = configure_run(workdir, f"sqlite:///{workdir / 'unused.db'}", "unused-", args)
             database = args.database_url or "SQLite (a new file in a temporary directory)"
             print(
                 f"takedown nightly benchmark: database {database}, broker {REDIS_URL}, "

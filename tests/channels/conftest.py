@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +14,11 @@ from takedown.testing.jobs import JobFactory, job_for
 
 
 @pytest.fixture
-def settings(test_environment: Callable[..., dict[str, str]], configure: Configure) -> Settings:
-    return configure(**test_environment("sqlite://"))
+def settings(
+    test_environment: Callable[..., dict[str, str]], configure: Configure, tmp_path: Path
+) -> Settings:
+    # No database is opened here; the setting still names one that would keep its data.
+    return configure(**test_environment(f"sqlite:///{tmp_path / 'unused.db'}"))
 
 
 @pytest.fixture(name="job_for")

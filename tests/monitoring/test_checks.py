@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -19,8 +20,11 @@ SOFT = RemovedRule(status=[404, 410], body_contains=["This content is no longer 
 
 
 @pytest.fixture
-def settings(test_environment: Callable[..., dict[str, str]], configure: Configure) -> Settings:
-    return configure(**test_environment("sqlite://"))
+def settings(
+    test_environment: Callable[..., dict[str, str]], configure: Configure, tmp_path: Path
+) -> Settings:
+    # No database is opened here; the setting still names one that would keep its data.
+    return configure(**test_environment(f"sqlite:///{tmp_path / 'unused.db'}"))
 
 
 def page(site: FakePlatform, *replies: Reply) -> str:
