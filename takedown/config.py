@@ -10,7 +10,14 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, FilePath, ValidationError, field_validator, model_validator
+from pydantic import (
+    DirectoryPath,
+    Field,
+    FilePath,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from takedown.errors import ConfigError
@@ -43,9 +50,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///takedown.db"
     broker_url: str = "redis://127.0.0.1:6379/0"
-    platforms_dir: Path = Field(default_factory=lambda: bundled_dir("platforms"))
-    templates_dir: Path = Field(default_factory=lambda: bundled_dir("templates"))
-    legal_dir: Path = Field(default_factory=lambda: bundled_dir("legal"))
+    platforms_dir: DirectoryPath = Field(default_factory=lambda: bundled_dir("platforms"))
+    templates_dir: DirectoryPath = Field(default_factory=lambda: bundled_dir("templates"))
+    legal_dir: DirectoryPath = Field(default_factory=lambda: bundled_dir("legal"))
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -102,7 +109,8 @@ class Settings(BaseSettings):
     # is still heard from (a send that hangs past every time limit).
     sending_timeout_seconds: float = Field(default=900.0, gt=0)
 
-    queue_prefix: str = ""
+    # Put before every queue's name, for several deployments on one broker.
+    queue_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=64)
 
     # A link seen gone is checked again this much later before anyone is told: platforms
     # sometimes answer 404 for a while (a moderation hold, a cache) and then restore.
@@ -170,11 +178,19 @@ class Settings(BaseSettings):
         # compose.yaml passes optional settings as empty strings.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("notifier_name", "signatory_name", "trusted_flagger", "actor")
+    @field_validator(
+        "notifier_name",
+        "signatory_name",
+        "trusted_flagger",
+        "actor",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+    )
     @classmethod
     def _one_line(cls, value: str) -> str:
-        # They sign every notice, and the name is in the From header of every email; the
-        # actor is a line of the audit log.
+        # Names sign every notice and go into the From header of every email; the actor is a
+        # line of the audit log; the SMTP values go into the SMTP dialogue, line by line.
         problem = line_problem(value)
         if problem:
             raise ValueError(problem)
@@ -188,6 +204,27 @@ class Settings(BaseSettings):
         problem = email_problem(value)
         if problem:
             raise ValueError(problem)
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: str) -> str:
+        # Unset is refused where a key is needed (takedown.store.encryption), not here:
+        # `platforms check` and `keys generate` need none.
+        if value.strip():
+            from takedown.safety.crypto import SETTING, keyring_from
+
+            try:
+                keyring_from(value)
+            except ConfigError as error:
+                raise ValueError(str(error).removeprefix(f"{SETTING}: ")) from None
+        return value
+
+    @field_validator("rdap_bootstrap_url")
+    @classmethod
+    def _a_web_address(cls, value: str) -> str:
+        if line_problem(value) or not value.startswith(("https://", "http://")):
+            raise ValueError("must be a web address starting with https://")
         return value
 
     @field_validator("timezone")

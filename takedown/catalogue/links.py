@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
+
+from publicsuffixlist import PublicSuffixList
 
 from takedown.errors import InputError
 from takedown.safety.netguard import HostNotResolved, PrivateTargetError, check_public
@@ -19,6 +22,18 @@ _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 def _refused(why: str) -> InputError:
     return InputError(why, field="url")
+
+
+@lru_cache(maxsize=1)
+def _suffix_list() -> PublicSuffixList:
+    # The snapshot bundled with the package: nothing is fetched at run time.
+    return PublicSuffixList(only_icann=True)
+
+
+def site_domain(host: str) -> str | None:
+    """The registered domain a host is under (``cdn.files.example.net`` -> ``example.net``),
+    by the ICANN part of the Public Suffix List; None for an address or a bare suffix."""
+    return _suffix_list().privatesuffix(host.lower().rstrip("."))
 
 
 def host_of(url: str) -> str:

@@ -21,14 +21,13 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import idna
 import requests
-from publicsuffixlist import PublicSuffixList
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from takedown.catalogue.links import site_domain
 from takedown.config import Settings
 from takedown.contacts.rdap_objects import Contact
 from takedown.contacts.rdap_registries import Lookup, RdapProblem, Timeout
@@ -84,7 +83,7 @@ def registrable_domain(host: str) -> str:
         ascii_host = idna.encode(host, uts46=True).decode("ascii")
     except idna.IDNAError:
         raise RdapProblem("the link's host is not a valid domain name") from None
-    domain = _suffix_list().privatesuffix(ascii_host)
+    domain = site_domain(ascii_host)
     if domain is None:
         raise RdapProblem("the link's host is not under a registered domain")
     return domain
@@ -111,12 +110,6 @@ def resolve_addresses(host: str) -> list[str]:
             raise RdapProblem("the DNS lookup of the link's host failed") from None
         addresses.extend(record.to_text() for record in answer)
     return addresses
-
-
-@lru_cache(maxsize=1)
-def _suffix_list() -> PublicSuffixList:
-    # The snapshot bundled with the package: nothing is fetched at run time.
-    return PublicSuffixList(only_icann=True)
 
 
 def _ip_literal(host: str) -> str | None:

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from takedown.catalogue.links import site_domain
 from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
 from takedown.errors import RenderError
@@ -125,7 +126,9 @@ def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
     )
     text = (message.subject + "\n" + message.body).casefold()
     leaks = ["http", "www."] + [item.url.casefold() for item in case.items]
+    # The host, and the site it belongs to: "fotogram.example" names m.fotogram.example.
     leaks += [item.host.casefold() for item in case.items]
+    leaks += [domain for item in case.items if (domain := site_domain(item.host))]
     for leak in leaks:
         if leak in text:
             # A template edit must never be able to show the victim where the content is.

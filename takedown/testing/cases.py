@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +17,7 @@ from takedown.cases.queueing import queue_case
 from takedown.cases.service import NewCase, open_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
+from takedown.contacts.abuse_contacts import Suggestion
 from takedown.delivery.lifecycle import move, record_sent
 from takedown.store.db import session_scope
 from takedown.store.models import Case, Item, RemovalRequest
@@ -105,3 +108,25 @@ def wait_at_rest(request_id: str, seconds: float = 30) -> RequestSeen:
         if time.monotonic() > deadline:
             raise AssertionError(f"request still {now.state} after {seconds} s: {now}")
         time.sleep(0.1)
+
+
+def seed(platforms_dir: Path) -> dict[str, Any]:
+    """A case with links on three platforms, their queued requests, and a request to an
+    abuse contact waiting for the caseworker (which raises an alert)."""
+    catalogue = catalogue_for(platforms_dir)
+    links = [
+        "https://formsite.example/p/seed",
+        "https://mailsite.example/p/seed",
+        "https://nowhere.example/seed.jpg",
+    ]
+    with session_scope() as session:
+        case = open_test_case(session)
+        added = add_links(session, case, links, catalogue, actor=TEST_ACTOR)
+        contacts = {added.unmatched[0].id: Suggestion(None, "RDAP named nobody")}
+        queued = queue_case(session, case, catalogue, actor=TEST_ACTOR, contacts=contacts)
+        return {
+            "case": case.id,
+            "reference": case.reference,
+            "requests": queued.request_ids,
+            "awaiting": queued.awaiting_contact[0],
+        }

@@ -58,6 +58,8 @@ class _CsrfForm:
 class FakePlatform(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.received: list[Received] = []
+        # Body bytes each path's answers got out to a client, for what a check downloaded.
+        self.served: dict[str, int] = {}
         self._scripts: dict[str, Script] = {}
         self._forms: dict[str, _CsrfForm] = {}
         self._lock = threading.Lock()
@@ -114,10 +116,11 @@ class FakePlatform(LoopbackServer):
                 reply = fake._answer(method, path, form, self.headers.get("Cookie", ""))
                 if reply.delay:
                     time.sleep(reply.delay)
-                self._write(reply)
+                self._write(path, reply)
 
-            def _write(self, reply: Reply) -> None:
+            def _write(self, path: str, reply: Reply) -> None:
                 body = reply.body.encode("utf-8")
+                piece = 16 * 1024 if reply.trickle else len(body) or 1
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -125,9 +128,17 @@ class FakePlatform(LoopbackServer):
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(body)
+                    for start in range(0, len(body), piece):
+                        if start and reply.trickle:
+                            time.sleep(reply.trickle)
+                        self.wfile.write(body[start : start + piece])
+                        self.wfile.flush()
+                        with fake._lock:
+                            fake.served[path] = fake.served.get(path, 0) + min(
+                                piece, len(body) - start
+                            )
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (a read time-out): nothing to tell it
+                    pass  # the client hung up (a read time-out, a page it stopped reading)
 
             def do_GET(self) -> None:
                 self._serve("GET")

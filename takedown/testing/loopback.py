@@ -24,6 +24,9 @@ class Reply:
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow server, a read time-out)
+    # Seconds between the body's 16 KiB pieces: a slow page, so that what a client stopped
+    # reading shows in what was served (FakePlatform.served) rather than in socket buffers.
+    trickle: float = 0.0
 
 
 @dataclass(frozen=True)

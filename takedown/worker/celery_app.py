@@ -11,6 +11,7 @@ from celery.signals import worker_process_init
 from kombu import Queue  # type: ignore[attr-defined]
 
 from takedown.config import VISIBILITY_TIMEOUT_SECONDS, Settings, get_settings
+from takedown.errors import ConfigError
 from takedown.safety.redaction import install_log_redaction
 from takedown.store.db import forget_inherited_connections
 
@@ -117,5 +118,10 @@ def __getattr__(name: str) -> Celery:
     checks). Built when first asked for, not at import: a command that imports this module
     must be able to refuse a bad setting in one line before any settings are read."""
     if name == "app":
-        return app_for(get_settings())
+        try:
+            settings = get_settings()
+        except ConfigError as error:
+            # Celery would print the loader's traceback; a bad setting is one line here too.
+            raise SystemExit(f"takedown: {error}") from None
+        return app_for(settings)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

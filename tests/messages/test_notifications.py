@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from takedown.cases.links import add_links
+from takedown.cases.service import find_case
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, bundled_dir
 from takedown.messages.alerts import open_alerts
@@ -119,17 +120,28 @@ def test_an_smtp_deferral_is_retried_later(environment: Settings, smtp: SmtpSink
 
 
 @pytest.mark.usefixtures("environment")
+@pytest.mark.parametrize(
+    "leak",
+    [
+        "See https://x.example",  # any web address
+        "Ask www.x.example",
+        "It was on mailsite.example",  # a link's bare host, without http or www
+        "It was on subsite.example",  # the site a link's host (m.subsite.example) is under
+    ],
+)
 def test_a_template_that_mentions_a_web_address_is_never_sent(
-    smtp: SmtpSink, tmp_path: Path, configure: Configure
+    smtp: SmtpSink, tmp_path: Path, configure: Configure, leak: str
 ) -> None:
     templates = tmp_path / "templates"
     shutil.copytree(bundled_dir("templates"), templates)
     leaky = templates / "notifications" / "requests_sent" / "en.j2"
-    leaky.write_text(
-        leaky.read_text().replace("{% endblock %}", " See https://x.example {% endblock %}", 2)
-    )
+    leaky.write_text(leaky.read_text().replace("{% endblock %}", f" {leak} {{% endblock %}}", 2))
     settings = configure(TAKEDOWN_TEMPLATES_DIR=str(templates))
     case_id, victim = new_case(settings, "en")
+    with session_scope() as session:
+        case = find_case(session, case_id)
+        catalogue = catalogue_for(settings.platforms_dir)
+        add_links(session, case, ["https://m.subsite.example/p/3"], catalogue, actor=TEST_ACTOR)
     tell(case_id, "requests_sent")
     send_due(settings)
     assert inbox(smtp, victim) == []

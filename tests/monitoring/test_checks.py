@@ -78,20 +78,35 @@ def test_a_phrase_straddling_two_chunks_is_found(settings: Settings, site: FakeP
     assert check_link(url, SOFT, False, settings).outcome == CheckOutcome.REMOVED
 
 
+def served(site: FakePlatform, url: str) -> int:
+    return site.served.get(url.removeprefix(site.base_url), 0)
+
+
+# A page of 1 MiB served slowly, so that what a check stopped reading is never served.
+BIG = 1024 * 1024
+TRICKLE = 0.01
+
+
 def test_the_page_is_read_no_further_than_the_cap(settings: Settings, site: FakePlatform) -> None:
     capped = settings.model_copy(update={"check_max_body_bytes": 32 * 1024})
-    url = page(site, Reply(200, "x" * (200 * 1024) + "This content is no longer available"))
+    phrase = "This content is no longer available"
+    url = page(site, Reply(200, "x" * BIG + phrase, trickle=TRICKLE))
     assert check_link(url, SOFT, False, capped).outcome == CheckOutcome.ONLINE
+    # What the platform sent: the cap and a piece or two in flight, not the megabyte.
+    assert served(site, url) < 128 * 1024
 
 
 def test_for_a_minor_only_the_status_line_is_used_and_the_page_never_read(
     settings: Settings, site: FakePlatform
 ) -> None:
     # The phrase is in the first bytes: reading anything at all would find it.
-    url = page(site, Reply(200, "This content is no longer available" + "x" * 1_000_000))
+    url = page(site, Reply(200, "This content is no longer available" + "x" * BIG, trickle=TRICKLE))
     seen = check_link(url, SOFT, True, settings)
     assert seen.outcome == CheckOutcome.UNKNOWN
     assert "never read for a case involving a minor" in seen.reason
+    # Nothing of the page was downloaded: at most the piece the server had sent before the
+    # check hung up (a page sent whole arrives in the socket at once).
+    assert served(site, url) <= 2 * 16 * 1024
     assert (
         check_link(page(site, Reply(404, "")), SOFT, True, settings).outcome == CheckOutcome.REMOVED
     )

@@ -170,10 +170,10 @@ def test_wait_for_returns_as_soon_as_a_token_refills(client: redis.Redis, prefix
     slot = polite.wait_for(HOST, timeout=2)
     waited = time.monotonic() - taken
 
+    # A slot, so it did not wait out the timeout; and not before the token was due (an order,
+    # which a busy machine can only make later, never earlier).
     granted(slot).release()
-    # Not before the refill, and long before the 2 s timeout (a loose upper bound: this is
-    # about which of the two it waited for, not about speed).
-    assert 0.045 < waited < 1.0
+    assert waited >= 0.045
 
 
 def test_wait_for_gives_up_at_the_timeout_while_the_host_stays_saturated(
@@ -186,22 +186,29 @@ def test_wait_for_gives_up_at_the_timeout_while_the_host_stays_saturated(
     slot = polite.wait_for(HOST, timeout=0.3)
     waited = time.monotonic() - started
 
+    # It gave up, and not before the timeout (pytest-timeout catches one that never does).
     assert slot is None
-    assert 0.3 <= waited < 0.5
+    assert waited >= 0.3
     holding.release()
 
 
 def test_wait_for_takes_a_slot_released_by_another_worker(client: redis.Redis, prefix: str) -> None:
     polite = HostPoliteness(client, prefix, rate=1000, burst=100, max_in_flight=1)
     holding = granted(polite.try_acquire(HOST))
-    threading.Timer(0.1, holding.release).start()
+    released_at: list[float] = []
 
-    started = time.monotonic()
-    slot = polite.wait_for(HOST, timeout=2)
-    waited = time.monotonic() - started
+    def release() -> None:
+        released_at.append(time.monotonic())
+        holding.release()
 
+    threading.Timer(0.1, release).start()
+    slot = polite.wait_for(HOST, timeout=5)
+    taken_at = time.monotonic()
+
+    # The slot it got is the one released, after the release: not a timeout, not before.
     granted(slot).release()
-    assert 0.09 < waited < 0.5
+    assert released_at
+    assert taken_at >= released_at[0]
 
 
 def test_every_key_has_a_ttl_and_is_gone_once_it_holds_nothing(
@@ -247,8 +254,10 @@ def test_eight_threads_hammering_one_host_get_no_more_than_the_bucket_allows(
         thread.join()
     elapsed = time.monotonic() - started
 
+    # Never more than the bucket allows in the time it ran, however slow the machine; and
+    # tokens refilled (polite is not the same as stingy), without saying how fast.
     assert grants <= burst + rate * elapsed + 2
-    assert grants >= rate * elapsed / 2  # and polite is not the same as stingy
+    assert grants > burst
 
 
 @pytest.mark.parametrize(

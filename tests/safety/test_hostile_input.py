@@ -27,21 +27,18 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from takedown.cases.links import add_links
-from takedown.cases.queueing import queue_case
 from takedown.catalogue.links import normalise_link, refuse_private_host
-from takedown.catalogue.platforms import Catalogue, catalogue_for, load_platform
+from takedown.catalogue.platforms import Catalogue, load_platform
 from takedown.catalogue.schema import LANGUAGES
 from takedown.cli import main
 from takedown.config import bundled_dir
-from takedown.contacts.abuse_contacts import Suggestion
 from takedown.errors import DataFileError, InputError
 from takedown.safety.crypto import generate_key
 from takedown.safety.netguard import PrivateTargetError, is_public, new_session
 from takedown.safety.safetext import printable
 from takedown.store.db import migrate, session_scope
 from takedown.store.models import Alert, Base, Case
-from takedown.testing.cases import TEST_ACTOR, open_test_case
+from takedown.testing.cases import seed
 from takedown.testing.environment import local_environment, overridden_environment
 from takedown.testing.platform_files import VALID_PLATFORM_FILE as VALID
 
@@ -177,28 +174,6 @@ def snapshot() -> dict[str, list[str]]:
         return {
             table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
             for table in Base.metadata.sorted_tables
-        }
-
-
-def seed(platforms_dir: Path) -> dict[str, Any]:
-    """A case with links on three platforms, their queued requests, and a request to an
-    abuse contact waiting for the caseworker (which raises an alert)."""
-    catalogue = catalogue_for(platforms_dir)
-    links = [
-        "https://formsite.example/p/seed",
-        "https://mailsite.example/p/seed",
-        "https://nowhere.example/seed.jpg",
-    ]
-    with session_scope() as session:
-        case = open_test_case(session)
-        added = add_links(session, case, links, catalogue, actor=TEST_ACTOR)
-        contacts = {added.unmatched[0].id: Suggestion(None, "RDAP named nobody")}
-        queued = queue_case(session, case, catalogue, actor=TEST_ACTOR, contacts=contacts)
-        return {
-            "case": case.id,
-            "reference": case.reference,
-            "requests": queued.request_ids,
-            "awaiting": queued.awaiting_contact[0],
         }
 
 

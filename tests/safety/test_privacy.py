@@ -35,6 +35,7 @@ from takedown.store.db import get_engine, migrate, prepare_store, session_scope
 from takedown.store.encryption import keyring
 from takedown.store.models import (
     Alert,
+    Attempt,
     AuditEvent,
     Base,
     Case,
@@ -176,12 +177,20 @@ def test_without_a_key_nothing_is_stored_and_the_error_says_what_to_set(
 
 
 def test_rotation_re_encrypts_everything_under_the_new_key(
-    own_database: Settings, configure: Configure
+    own_database: Settings, configure: Configure, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     environment = own_database
     migrate()
     old = environment.secret_key
     case_id = open_full_case(environment)
+    with session_scope() as session:
+        # A manual package names the victim and the link: it is rotated like them.
+        case = find_case(session, case_id)
+        (first, *_) = queue_case(session, case, catalogue_for(environment.platforms_dir),
+                                 actor=TEST_ACTOR).request_ids  # fmt: skip
+        session.get_one(RemovalRequest, first).package = f"Name: {NAME}\nLink: {LINKS[0]}"
+    # One row a batch: every table goes through several batches, as a large store does.
+    monkeypatch.setattr("takedown.store.rekey.BATCH_ROWS", 1)
     new = generate_key()
     configure(TAKEDOWN_SECRET_KEY=f"{new},{old}")
     # Until `keys rotate` has made the new key the store's, nothing is written under it.
@@ -200,6 +209,7 @@ def test_rotation_re_encrypts_everything_under_the_new_key(
     rotation = rotate(get_engine(), keyring(), actor=TEST_ACTOR)
     assert rotation.values["cases.victim_name"] == 1
     assert rotation.values["items.url"] == 2
+    assert rotation.values["removal_requests.package"] == 1
     assert rotation.link_hashes == 2
     # The old key retired: everything still reads, and links are still found.
     configure(TAKEDOWN_SECRET_KEY=new)
@@ -207,6 +217,7 @@ def test_rotation_re_encrypts_everything_under_the_new_key(
         case = find_case(session, case_id)
         assert (case.victim_email, case.victim_phone, case.notes) == (EMAIL, PHONE, NOTES)
         assert [item.url for item in case.items] == LINKS
+        assert session.get_one(RemovalRequest, first).package == f"Name: {NAME}\nLink: {LINKS[0]}"
         found = add_links(
             session, case, LINKS, catalogue_for(environment.platforms_dir), actor=TEST_ACTOR
         )
@@ -256,6 +267,10 @@ def counts(case_id: str) -> dict[str, int]:
                 select(func.count()).where(Transition.request_id.in_(request_ids))
             )
             or 0,
+            "attempts": session.scalar(
+                select(func.count()).where(Attempt.request_id.in_(request_ids))
+            )
+            or 0,
             "checks": session.scalar(select(func.count()).where(Check.item_id.in_(item_ids))) or 0,
             "alerts": session.scalar(select(func.count()).where(Alert.case_id == case_id)) or 0,
             "notifications": session.scalar(
@@ -270,7 +285,7 @@ def test_erasing_a_case_removes_identity_and_links_and_keeps_anonymous_counts(
 ) -> None:
     case_id = queued_case_with_history(environment)
     other_id = open_full_case(environment)  # another victim's case is left alone
-    assert all(counts(case_id).values())
+    assert all(count for what, count in counts(case_id).items() if what != "attempts")
     with session_scope() as session:
         kept = erasure.erase_case(session, find_case(session, case_id), utcnow(), actor=TEST_ACTOR)
     assert kept["links"] == 2
@@ -293,6 +308,41 @@ def test_erasing_a_case_removes_identity_and_links_and_keeps_anonymous_counts(
             )
         with pytest.raises(Conflict, match="already erased"):
             erasure.erase_case(session, case, utcnow(), actor=TEST_ACTOR)
+
+
+def test_a_case_with_send_attempts_and_a_follow_up_is_erased_whole(
+    environment: Settings,
+) -> None:
+    # A case that went through delivery and escalation: attempts point at its requests, and a
+    # follow-up points at the request it escalates.
+    case_id = queued_case_with_history(environment)
+    with session_scope() as session:
+        first = find_case(session, case_id).items[0].requests[0]
+        session.add(
+            Attempt(
+                request_id=first.id,
+                channel=first.channel,
+                started_at=utcnow(),
+                duration_ms=12.0,
+                outcome="delivered",
+                http_status=200,
+            )
+        )
+        session.add(
+            RemovalRequest(
+                item_id=first.item_id,
+                platform_id=first.platform_id,
+                channel=first.channel,
+                state=RequestState.QUEUED,
+                escalates_id=first.id,
+                escalation_step=0,
+            )
+        )
+    assert counts(case_id)["attempts"] == 1
+    with session_scope() as session:
+        kept = erasure.erase_case(session, find_case(session, case_id), utcnow(), actor=TEST_ACTOR)
+    assert kept["requests_by_state"] == {"queued": 3}
+    assert dict.fromkeys(counts(case_id), 0) == counts(case_id)
 
 
 def test_a_case_with_a_request_being_sent_is_not_erased_until_it_finishes(
