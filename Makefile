@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-nightly bench-crypto bench-faults clean
+.PHONY: demo test lint bench bench-nightly bench-crypto bench-faults mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +34,10 @@ bench-crypto: $(STAMP)
 bench-faults: $(STAMP)
 	$(BIN)/python bench/faults.py
 
+# Slow (the tests run once per mutant), so not part of `make test`; results stay in mutants/.
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python bench/mutation_score.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
