@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from takedown.errors import ConfigError
-from takedown.safety.safetext import email_problem, line_problem
+from takedown.safety.safetext import email_problem, line_problem, printable
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -168,8 +168,10 @@ class Settings(BaseSettings):
         scheme = value.split("://", 1)[0]
         try:
             resolve_transport(scheme)
-        except KeyError:
-            raise ValueError(f"unknown broker kind {scheme}://; use redis://host:6379/0") from None
+        except (KeyError, ImportError, ValueError):  # "0." is taken for a module path
+            raise ValueError(
+                f"unknown broker kind {printable(scheme, limit=40)}://; use redis://host:6379/0"
+            ) from None
         return value
 
     @field_validator("caseworker_email", mode="before")
@@ -247,9 +249,9 @@ class Settings(BaseSettings):
         one_send = 2 * (self.http_connect_timeout_seconds + self.http_read_timeout_seconds)
         if limit <= one_send:
             raise ValueError(
-                f"TAKEDOWN_TASK_TIME_LIMIT_SECONDS must be longer than a web form may take "
-                f"({one_send:g} s: the connect and read time-outs, twice), or sends would be "
-                "cut short"
+                f"TAKEDOWN_TASK_TIME_LIMIT_SECONDS ({limit:g} s) must be longer than a web form "
+                f"may take ({one_send:g} s: TAKEDOWN_HTTP_CONNECT_TIMEOUT_SECONDS and "
+                "TAKEDOWN_HTTP_READ_TIMEOUT_SECONDS, twice), or sends would be cut short"
             )
         if limit >= VISIBILITY_TIMEOUT_SECONDS:
             raise ValueError(
@@ -259,8 +261,9 @@ class Settings(BaseSettings):
             )
         if self.sending_timeout_seconds <= limit:
             raise ValueError(
-                "TAKEDOWN_SENDING_TIMEOUT_SECONDS must be longer than a task may run "
-                f"({limit:g} s), or a request still being sent would be flagged as stuck"
+                f"TAKEDOWN_SENDING_TIMEOUT_SECONDS ({self.sending_timeout_seconds:g} s) must be "
+                f"longer than a task may run (TAKEDOWN_TASK_TIME_LIMIT_SECONDS, {limit:g} s), or "
+                "a request still being sent would be flagged as stuck"
             )
         return self
 
@@ -298,7 +301,8 @@ def get_settings() -> Settings:
 
 def _first_problem(error: ValidationError) -> str:
     first = error.errors()[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
+    # One line, whatever the message quotes of the value (a pasted line break, say).
+    message = printable(str(first["msg"]).removeprefix("Value error, "))
     if not first["loc"]:  # a rule across settings names its variables itself
         return message
     name = "TAKEDOWN_" + "_".join(str(part) for part in first["loc"]).upper()

@@ -17,10 +17,14 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from takedown.cli import main
 from takedown.config import Settings, get_settings
+from takedown.errors import ConfigError
+from takedown.safety.safetext import line_problem
 from takedown.store.db import session_scope
 from takedown.store.models import Base
 from takedown.testing.cases import seed
@@ -200,3 +204,32 @@ def test_a_worker_or_beat_refuses_a_bad_setting_in_one_line_before_it_starts(
     assert "Traceback" not in finished.stderr
     (line,) = finished.stderr.strip().splitlines()
     assert "TAKEDOWN_TIMEZONE: 'Mars/Olympus' is not a time zone" in line
+
+
+# Any text an environment variable can hold (no NUL: the operating system cannot pass one).
+env_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=40)
+odd_values = st.one_of(
+    env_text,
+    st.integers().map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", " ", "0", "-1", "1e309", "nan", "true", "no", "/", "sqlite://"]),
+    st.builds("{0}\n{1}".format, env_text, env_text),
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from(sorted(Settings.model_fields)), odd_values)
+def test_any_value_of_any_setting_is_taken_or_refused_in_one_line_naming_it(
+    setting: str, value: str
+) -> None:
+    variable = f"TAKEDOWN_{setting.upper()}"
+    try:
+        with overridden_environment({variable: value}) as taken:
+            read = getattr(taken, setting)
+    except ConfigError as refusal:
+        (line,) = str(refusal).splitlines()
+        assert variable in line
+        return
+    # Taken: then no text setting holds a line break or a control character.
+    if isinstance(read, str):
+        assert line_problem(read) is None, (variable, value)

@@ -214,7 +214,11 @@ def test_platforms_check_rehearses_every_template_before_anything_is_sent(
         ("TAKEDOWN_DATABASE_URL", "postgres://u@h/db", "unknown database kind in postgres://"),
         ("TAKEDOWN_DATABASE_URL", "takedown.db", "TAKEDOWN_DATABASE_URL: not a database URL"),
         ("TAKEDOWN_BROKER_URL", "rabbit://h", "TAKEDOWN_BROKER_URL: unknown broker kind rabbit://"),
-        ("TAKEDOWN_SENDING_TIMEOUT_SECONDS", "60", "must be longer than a task may run (360 s)"),
+        (
+            "TAKEDOWN_SENDING_TIMEOUT_SECONDS",
+            "60",
+            "than a task may run (TAKEDOWN_TASK_TIME_LIMIT_SECONDS, 360 s)",
+        ),
         ("TAKEDOWN_CASEWORKER_EMAIL", "team", "TAKEDOWN_CASEWORKER_EMAIL: 'team' is not an email"),
     ],
 )
