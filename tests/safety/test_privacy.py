@@ -150,7 +150,7 @@ def test_links_are_found_again_by_a_keyed_hash_not_a_plain_one(environment: Sett
 
 @pytest.mark.usefixtures("environment")
 def test_without_a_key_nothing_is_stored_and_the_error_says_what_to_set(
-    configure: Configure,
+    configure: Configure, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with session_scope() as session:
         before = session.scalar(select(func.count()).select_from(Case))
@@ -166,7 +166,9 @@ def test_without_a_key_nothing_is_stored_and_the_error_says_what_to_set(
             "Error: TAKEDOWN_SECRET_KEY: the first key is not yet a key of this database",
         ),
     ]:
-        configure(TAKEDOWN_SECRET_KEY=secret)
+        # Set, not read: a malformed key is refused as soon as the settings are read.
+        monkeypatch.setenv("TAKEDOWN_SECRET_KEY", secret)
+        get_settings.cache_clear()
         result = CliRunner().invoke(main, new_case)
         assert result.exit_code == 1
         assert result.output.startswith(message)
