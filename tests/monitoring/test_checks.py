@@ -34,23 +34,31 @@ def page(site: FakePlatform, *replies: Reply) -> str:
 
 
 @pytest.mark.parametrize(
-    ("reply", "outcome"),
+    ("reply", "outcome", "reason"),
     [
-        (Reply(404, "Not found"), CheckOutcome.REMOVED),
-        (Reply(410, "Gone"), CheckOutcome.REMOVED),
-        (Reply(200, "<p>This content is no longer available.</p>"), CheckOutcome.REMOVED),
-        (Reply(200, "<p>THIS CONTENT IS NO LONGER AVAILABLE</p>"), CheckOutcome.REMOVED),
-        (Reply(200, "<img src='/p/1.jpg'>"), CheckOutcome.ONLINE),
-        (Reply(500, "oops"), CheckOutcome.UNKNOWN),
-        (Reply(503, "maintenance"), CheckOutcome.UNKNOWN),
-        (Reply(429, "slow down"), CheckOutcome.UNKNOWN),
-        (Reply(403, "forbidden"), CheckOutcome.UNKNOWN),
+        (Reply(404, "Not found"), CheckOutcome.REMOVED, "HTTP 404"),
+        (Reply(410, "Gone"), CheckOutcome.REMOVED, "HTTP 410"),
+        (Reply(200, "<p>This content is no longer available.</p>"), CheckOutcome.REMOVED,
+         "HTTP 200 with a 'no longer available' page"),
+        (Reply(200, "<p>THIS CONTENT IS NO LONGER AVAILABLE</p>"), CheckOutcome.REMOVED,
+         "HTTP 200 with a 'no longer available' page"),
+        (Reply(200, "<img src='/p/1.jpg'>"), CheckOutcome.ONLINE, "HTTP 200"),
+        (Reply(500, "oops"), CheckOutcome.UNKNOWN, "the platform is busy or failing (HTTP 500)"),
+        (Reply(503, "maintenance"), CheckOutcome.UNKNOWN,
+         "the platform is busy or failing (HTTP 503)"),
+        (Reply(429, "slow down"), CheckOutcome.UNKNOWN,
+         "the platform is busy or failing (HTTP 429)"),
+        (Reply(403, "forbidden"), CheckOutcome.UNKNOWN, "HTTP 403 tells nothing about removal"),
+        (Reply(300, "choose"), CheckOutcome.UNKNOWN, "HTTP 300 tells nothing about removal"),
+        (Reply(299, "odd but fine"), CheckOutcome.ONLINE, "HTTP 299"),
     ],
-)
+)  # fmt: skip
 def test_a_link_is_judged_by_the_platforms_removed_rule(
-    settings: Settings, site: FakePlatform, reply: Reply, outcome: CheckOutcome
+    settings: Settings, site: FakePlatform, reply: Reply, outcome: CheckOutcome, reason: str
 ) -> None:
-    assert check_link(page(site, reply), SOFT, False, settings).outcome == outcome
+    # What the caseworker reads in `takedown check`: the verdict, why, and the status seen.
+    seen = check_link(page(site, reply), SOFT, False, settings)
+    assert (seen.outcome, seen.reason, seen.http_status) == (outcome, reason, reply.status)
 
 
 def test_a_5xx_is_never_called_removed_even_when_it_says_the_phrase(

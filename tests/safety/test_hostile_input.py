@@ -396,6 +396,22 @@ PUBLIC_IPV4 = [ipaddress.IPv4Network(block) for block in (
 )]  # fmt: skip
 
 
+# IPv6 blocks of public networks (a search engine, a CDN, a European ISP), none of which
+# carries an IPv4 address.
+PUBLIC_IPV6 = [ipaddress.IPv6Network(block) for block in (
+    "2001:4860::/32", "2606:4700::/32", "2a00:1450::/32", "2a01:4f8::/32",
+)]  # fmt: skip
+
+
+@HOSTILE
+@given(st.sampled_from(PUBLIC_IPV6).flatmap(
+    lambda net: st.integers(0, net.num_addresses - 1).map(lambda i: net[i])
+))  # fmt: skip
+def test_a_public_ipv6_address_is_accepted(v6: ipaddress.IPv6Address) -> None:
+    assert is_public(v6)
+    refuse_private_host(normalise_link(f"http://[{v6}]/p/1"))
+
+
 def _in(networks: list[ipaddress.IPv4Network]) -> st.SearchStrategy[ipaddress.IPv4Address]:
     return st.sampled_from(networks).flatmap(
         lambda net: st.integers(0, net.num_addresses - 1).map(lambda i: net[i])

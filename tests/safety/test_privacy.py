@@ -376,6 +376,21 @@ def test_a_nightly_erasure_put_off_by_a_send_in_progress_changes_nothing_of_the_
     assert counts(case_id)["items"] == 2
 
 
+def test_another_cases_requests_in_play_do_not_hold_up_closing_this_one(
+    environment: Settings,
+) -> None:
+    busy = queued_case_with_history(environment)  # two requests still queued
+    settled = queued_case_with_history(environment)
+    with session_scope() as session:
+        for item in find_case(session, settled).items:
+            item.requests[0].state = RequestState.SENT
+    with session_scope() as session:
+        assert erasure.close_case(session, find_case(session, settled), utcnow(), actor=TEST_ACTOR)
+    with session_scope() as session:
+        assert find_case(session, busy).closed_at is None
+        assert find_case(session, settled).closed_at is not None
+
+
 def test_closing_needs_every_request_settled_and_stops_the_checks(
     environment: Settings,
 ) -> None:
