@@ -3,7 +3,8 @@
 
 A mutant is killed when a test failed (or pytest stopped with an error, or it ran out of
 time); it survived when every test it ran still passed; "no tests" means no selected test
-reaches the mutated line. The aim is 90 % or more killed for every module.
+reaches the mutated line; "not run" means the run was stopped before it got there. The
+share is of the mutants run. The aim is 90 % or more killed for every module.
 """
 
 from __future__ import annotations
@@ -24,23 +25,23 @@ def main() -> int:
     if not metas:
         print("no results in mutants/: run `make mutation` first")
         return 1
-    print(
-        f"{'module':<40} {'mutants':>7} {'killed':>7} {'survived':>8} {'no tests':>8} {'share':>6}"
-    )
+    columns = ("mutants", "killed", "survived", "no tests", "not run", "share")
+    print(f"{'module':<40} " + " ".join(f"{column:>8}" for column in columns))
     below = []
     for meta in metas:
         codes = json.loads(meta.read_text())["exit_code_by_key"].values()
         tally = Counter(
             "killed" if code in KILLED else "survived" if code in SURVIVED
-            else "no tests" if code in NO_TESTS else "other"
+            else "no tests" if code in NO_TESTS else "not run" if code is None else "other"
             for code in codes
         )  # fmt: skip
         total = sum(tally.values())
-        share = tally["killed"] / total if total else 0.0
+        run = total - tally["not run"]
+        share = tally["killed"] / run if run else 0.0
         module = str(meta.relative_to("mutants")).removesuffix(".meta")
         print(
             f"{module:<40} {total:>8} {tally['killed']:>8} {tally['survived']:>8} "
-            f"{tally['no tests']:>8} {share:>8.0%}"
+            f"{tally['no tests']:>8} {tally['not run']:>8} {share:>8.0%}"
         )
         if share < AIM:
             below.append(module)
