@@ -21,7 +21,7 @@ from takedown.channels.base import Job, Outcome, Result, Sender
 from takedown.config import Settings
 from takedown.delivery import prepare as prepare_module
 from takedown.delivery.deliver import SENDERS, deliver
-from takedown.delivery.lifecycle import claim, move
+from takedown.delivery.lifecycle import claim, move, record_sent
 from takedown.delivery.outcome import Finished, store_outcome
 from takedown.delivery.prepare import Prepared
 from takedown.errors import Conflict
@@ -297,3 +297,20 @@ def test_a_request_that_cannot_be_prepared_fails_without_trying_the_next_channel
     with session_scope() as session:
         assert session.get_one(RemovalRequest, request_id).channel == "webform"
     assert not [post for post in site.requests_to("/fallbacksite/intake") if url in str(post.form)]
+
+
+def test_a_sent_request_gets_its_platforms_deadline_from_the_moment_it_was_sent(
+    environment: Settings,
+) -> None:
+    request_id = queued_request(environment)
+    sent_at = utcnow()
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        move(session, request, RequestState.SENDING, "test")
+        record_sent(session, request, "T-42", 48, "delivered", now=sent_at)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        # TAKE IT DOWN Act: 48 hours from the notice, not before it.
+        assert (request.state, request.ticket) == (RequestState.SENT, "T-42")
+        assert request.sent_at == sent_at
+        assert request.deadline_at == sent_at + timedelta(hours=48)
