@@ -6,6 +6,7 @@ outbound requests to loopback or private addresses are refused unless explicitly
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -153,7 +154,7 @@ class Settings(BaseSettings):
                 "not a database URL; use sqlite:///takedown.db or "
                 "postgresql+psycopg://user:password@host/database"
             ) from None
-        if url.get_backend_name() == "sqlite" and _in_memory(url.database):
+        if url.get_backend_name() == "sqlite" and _in_memory(url.database, url.query):
             raise ValueError(
                 "an in-memory SQLite database keeps nothing once the command ends; give a "
                 "file, such as sqlite:///takedown.db"
@@ -283,10 +284,10 @@ class Settings(BaseSettings):
         return None
 
 
-def _in_memory(database: str | None) -> bool:
-    # sqlite://, sqlite:///:memory:, and the URI forms (file::memory:, ?mode=memory).
+def _in_memory(database: str | None, query: Mapping[str, object]) -> bool:
+    # sqlite://, sqlite:///:memory:, and the URI forms (file::memory:, file:x?mode=memory).
     name = database or ""
-    return name in ("", ":memory:") or ":memory:" in name or "mode=memory" in name
+    return name in ("", ":memory:") or ":memory:" in name or query.get("mode") == "memory"
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""A PostgreSQL database of a run's own, created on a server and dropped afterwards."""
+"""A PostgreSQL database of a run's own, created on a server and dropped afterwards; and a
+snapshot of every row, for tests that must show nothing changed."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from takedown.store.db import engine_for
+from takedown.store.db import engine_for, session_scope
+from takedown.store.models import Base
 
 # The machine's server: trust authentication, and a `postgres` database to administer from.
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -41,3 +44,13 @@ def postgres_database(server_url: str = POSTGRES_SERVER, prefix: str = "takedown
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def snapshot() -> dict[str, list[str]]:
+    """Every row of every table of the configured store, so that a test's "nothing changed"
+    means exactly that."""
+    with session_scope() as session:
+        return {
+            table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
+            for table in Base.metadata.sorted_tables
+        }

@@ -19,15 +19,13 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from takedown.cli import main
 from takedown.config import Settings, get_settings
 from takedown.errors import ConfigError
 from takedown.safety.safetext import line_problem
-from takedown.store.db import session_scope
-from takedown.store.models import Base
 from takedown.testing.cases import seed
+from takedown.testing.databases import snapshot
 from takedown.testing.environment import overridden_environment
 from takedown.testing.processes import BIN, TAKEDOWN
 
@@ -125,14 +123,6 @@ def arguments(ids: dict[str, str]) -> dict[tuple[str, ...], list[str]]:
         ("withdraw",): [request],
         ("worker",): [],
     }  # fmt: skip
-
-
-def snapshot() -> dict[str, list[str]]:
-    with session_scope() as session:
-        return {
-            table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def test_every_setting_has_a_bad_value_in_the_table() -> None:

@@ -37,8 +37,9 @@ from takedown.safety.crypto import generate_key
 from takedown.safety.netguard import PrivateTargetError, is_public, new_session
 from takedown.safety.safetext import printable
 from takedown.store.db import migrate, session_scope
-from takedown.store.models import Alert, Base, Case
+from takedown.store.models import Alert, Case
 from takedown.testing.cases import seed
+from takedown.testing.databases import snapshot
 from takedown.testing.environment import local_environment, overridden_environment
 from takedown.testing.platform_files import VALID_PLATFORM_FILE as VALID
 
@@ -166,15 +167,6 @@ def takedown(
     with overridden_environment(variables):
         migrate()
         yield lambda *args: runner.invoke(main, list(args))
-
-
-def snapshot() -> dict[str, list[str]]:
-    """Every row of every table, so that "nothing changed" means exactly that."""
-    with session_scope() as session:
-        return {
-            table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def refused_in_one_line(result: Result, field: str) -> str:

@@ -17,8 +17,9 @@ from sqlalchemy import select, text
 from takedown.cli import main
 from takedown.config import get_settings
 from takedown.store.db import get_engine, session_scope
-from takedown.store.models import AuditEvent, Base
+from takedown.store.models import AuditEvent
 from takedown.testing.cases import seed
+from takedown.testing.databases import snapshot
 from takedown.testing.environment import overridden_environment
 from takedown.testing.rdap_server import RdapServer
 
@@ -44,14 +45,6 @@ def run(*args: str, **env: str) -> Result:
         return CliRunner().invoke(main, list(args), env=env or None)
     finally:
         get_settings.cache_clear()
-
-
-def snapshot() -> dict[str, list[str]]:
-    with session_scope() as session:
-        return {
-            table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def refused(result: Result, words: str) -> None:
@@ -145,7 +138,13 @@ def test_an_actor_with_a_line_break_is_refused_before_anything_is_written(
 
 
 @pytest.mark.parametrize(
-    "memory", ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?uri=true"]
+    "memory",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file:cases?mode=memory&uri=true",
+    ],
 )
 def test_a_database_that_keeps_nothing_is_refused(memory: str) -> None:
     result = run("case", "list", TAKEDOWN_DATABASE_URL=memory)
