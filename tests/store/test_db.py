@@ -16,8 +16,18 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 from sqlalchemy.pool import QueuePool
 
+from takedown.config import get_settings
+from takedown.errors import ConfigError
+from takedown.safety.crypto import generate_key
 from takedown.store.columns import utcnow
-from takedown.store.db import _alembic_config, engine_for, get_engine, migrate, session_scope
+from takedown.store.db import (
+    _alembic_config,
+    engine_for,
+    get_engine,
+    migrate,
+    prepare_store,
+    session_scope,
+)
 from takedown.store.encryption import keyring
 from takedown.store.models import Alert, Base, Notification
 from takedown.store.states import MessageState
@@ -161,3 +171,31 @@ def test_processes_started_together_on_a_new_store_wait_for_one_to_set_it_up(
         revision = MigrationContext.configure(connection).get_current_revision()
     assert keys == 1
     assert revision == ScriptDirectory.from_config(_alembic_config(get_engine())).get_current_head()
+
+
+@pytest.mark.usefixtures("unmigrated")
+def test_a_store_from_before_the_key_check_is_adopted_only_by_a_key_that_opens_it(
+    configure: Configure,
+) -> None:
+    command.upgrade(_alembic_config(get_engine()), "0012")
+    right = get_settings().secret_key
+    with get_engine().begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO cases (id, reference, victim_name, language, minor, notify,"
+                " created_at) VALUES ('c1', 'TD-2026-OLDKEY', :name, 'fi', false, true, :now)"
+            ),
+            {"name": keyring().encrypt("Aino Virtanen"), "now": utcnow()},
+        )
+    # Another valid key: it opens nothing stored, so it is not taken for the store's.
+    configure(TAKEDOWN_SECRET_KEY=generate_key())
+    with pytest.raises(ConfigError, match="the first key is not a key of this database"):
+        prepare_store()
+    # Refused whole: not even the migration that would have recorded a key was kept.
+    with get_engine().connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0012"
+    # The key that opens what is stored is adopted, and the store then knows it.
+    configure(TAKEDOWN_SECRET_KEY=right)
+    prepare_store()
+    with session_scope() as session:
+        assert session.scalar(text("SELECT count(*) FROM store_keys")) == 1
