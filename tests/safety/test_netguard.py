@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from collections.abc import Callable
 
 import pytest
+import requests
 
-from takedown.safety.netguard import PrivateTargetError, new_session
+from takedown.safety.netguard import PrivateTargetError, never_sent, new_session, reason
 from takedown.testing.fake_platform import FakePlatform
-from takedown.testing.loopback import Reply
+from takedown.testing.loopback import Reply, free_port
 
 
 def test_a_loopback_link_is_refused_before_connecting(site: FakePlatform) -> None:
@@ -63,3 +65,31 @@ def test_a_public_link_that_redirects_to_loopback_is_refused_at_the_redirect(
             new_session(allow_private=False).get(public.url("/photo"), timeout=2)
         assert len(public.requests_to("/photo", "GET")) == 1  # the public hop was made
     assert site.requests_to(secret, "GET") == []  # the loopback one never was
+
+
+def failure_of(call: Callable[[], object]) -> requests.RequestException:
+    with pytest.raises(requests.RequestException) as failed:
+        call()
+    return failed.value
+
+
+def test_each_failure_says_whether_anything_was_sent_and_why_in_words(site: FakePlatform) -> None:
+    # Whether a request may have reached the platform decides between trying again and
+    # asking a person (never_sent); the words are what the caseworker reads (reason).
+    slow = f"/guard/{uuid.uuid4().hex[:8]}"
+    site.script(slow, Reply(200, "late", delay=1.0))
+    cases = [
+        (lambda: new_session(True).get(f"http://127.0.0.1:{free_port()}/", timeout=2),
+         True, "the connection was refused"),
+        (lambda: new_session(False).get("http://no-such-host.invalid/", timeout=2),
+         True, "the host no-such-host.invalid could not be resolved"),
+        (lambda: new_session(False).get(site.url("/x"), timeout=2),
+         True, "127.0.0.1 is not a public address; refused"),
+        (lambda: new_session(True).get(site.url(slow), timeout=(2, 0.2)),
+         False, "no answer within the read time-out"),
+    ]  # fmt: skip
+    for call, nothing_sent, words in cases:
+        error = failure_of(call)
+        assert never_sent(error) is nothing_sent, words
+        assert reason(error).startswith(words)
+        assert site.base_url not in reason(error)  # a reason never quotes the link
