@@ -22,6 +22,7 @@ import redis
 from takedown.config import Settings, get_settings
 from takedown.safety.crypto import generate_key
 from takedown.store.db import migrate
+from takedown.testing.cases import seed
 from takedown.testing.databases import ServerUnavailable, postgres_database
 from takedown.testing.environment import QUICK, Configure, local_environment, overridden_environment
 from takedown.testing.fake_platform import FakePlatform
@@ -375,3 +376,22 @@ def stack(
         args = ["--beat", "--loglevel", "INFO", *pool]
         with TakedownProcess.worker(log, *args, environment={**os.environ, **variables}):
             yield Stack(settings, site, smtp, log)
+
+
+@pytest.fixture
+def seeded_store(
+    tmp_path: Path, test_environment: Callable[..., dict[str, str]]
+) -> Iterator[dict[str, str]]:
+    """A SQLite store of this test's own with a seeded case (takedown.testing.cases.seed), set
+    for takedown with an unreachable broker: the ids of its case, a queued request and a
+    request waiting for its abuse contact."""
+    variables = test_environment(
+        f"sqlite:///{tmp_path / 'seeded.db'}", "redis://127.0.0.1:1/0", "seeded-"
+    )
+    with overridden_environment(variables):
+        seeded = seed(Path(variables["TAKEDOWN_PLATFORMS_DIR"]))
+        yield {
+            "case": seeded["case"],
+            "request": seeded["requests"][0],
+            "contact_request": seeded["awaiting"],
+        }

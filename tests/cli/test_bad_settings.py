@@ -24,7 +24,6 @@ from takedown.cli import main
 from takedown.config import Settings, get_settings
 from takedown.errors import ConfigError
 from takedown.safety.safetext import line_problem
-from takedown.testing.cases import seed
 from takedown.testing.databases import snapshot
 from takedown.testing.environment import overridden_environment
 from takedown.testing.processes import BIN, TAKEDOWN
@@ -129,26 +128,10 @@ def test_every_setting_has_a_bad_value_in_the_table() -> None:
     assert set(BAD_VALUES) == set(Settings.model_fields)
 
 
-@pytest.fixture
-def good_store(
-    tmp_path: Path, test_environment: Callable[..., dict[str, str]]
-) -> Iterator[dict[str, str]]:
-    variables = test_environment(
-        f"sqlite:///{tmp_path / 'settings.db'}", "redis://127.0.0.1:1/0", "bad-settings-"
-    )
-    with overridden_environment(variables):
-        seeded = seed(Path(variables["TAKEDOWN_PLATFORMS_DIR"]))
-        yield {
-            "case": seeded["case"],
-            "request": seeded["requests"][0],
-            "contact_request": seeded["awaiting"],
-        }
-
-
 def test_every_command_refuses_every_bad_setting_in_one_line_and_changes_nothing(
-    good_store: dict[str, str],
+    seeded_store: dict[str, str],
 ) -> None:
-    table = arguments(good_store)
+    table = arguments(seeded_store)
     commands = list(leaf_commands(main))
     assert sorted(table) == sorted(commands), "a command was added: give it arguments here"
     before = snapshot()

@@ -7,7 +7,7 @@ is compared before and after.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,24 +18,10 @@ from takedown.cli import main
 from takedown.config import get_settings
 from takedown.store.db import get_engine, session_scope
 from takedown.store.models import AuditEvent
-from takedown.testing.cases import seed
 from takedown.testing.databases import snapshot
-from takedown.testing.environment import overridden_environment
 from takedown.testing.rdap_server import RdapServer
 
 Run = Callable[..., Result]
-
-
-@pytest.fixture
-def store(
-    tmp_path: Path, test_environment: Callable[..., dict[str, str]]
-) -> Iterator[dict[str, str]]:
-    variables = test_environment(
-        f"sqlite:///{tmp_path / 'refusals.db'}", "redis://127.0.0.1:1/0", "refusals-"
-    )
-    with overridden_environment(variables):
-        seeded = seed(Path(variables["TAKEDOWN_PLATFORMS_DIR"]))
-        yield {"case": seeded["case"], "request": seeded["requests"][0]}
 
 
 def run(*args: str, **env: str) -> Result:
@@ -63,75 +49,77 @@ def refused(result: Result, words: str) -> None:
     ],
 )
 def test_contradictory_flags_are_refused_and_change_nothing(
-    store: dict[str, str], yes: str, no: str
+    seeded_store: dict[str, str], yes: str, no: str
 ) -> None:
     before = snapshot()
     for order in ((yes, no), (no, yes)):
-        refused(run("case", "update", store["case"], *order), f"{yes} and {no} contradict")
+        refused(run("case", "update", seeded_store["case"], *order), f"{yes} and {no} contradict")
     assert snapshot() == before
     # Each alone still works.
-    assert run("case", "update", store["case"], no).exit_code == 0
+    assert run("case", "update", seeded_store["case"], no).exit_code == 0
 
 
 def test_a_package_refused_for_a_request_without_one_writes_nothing(
-    store: dict[str, str],
+    seeded_store: dict[str, str],
 ) -> None:
     before = snapshot()
-    refused(run("package", store["request"]), "has no manual package")
-    refused(run("package", store["request"]), "has no manual package")
+    refused(run("package", seeded_store["request"]), "has no manual package")
+    refused(run("package", seeded_store["request"]), "has no manual package")
     assert snapshot() == before  # no "package viewed" row for a package nobody saw
 
 
 def test_reopening_an_open_case_and_closing_a_closed_one_say_so_and_audit_nothing(
-    store: dict[str, str],
+    seeded_store: dict[str, str],
 ) -> None:
     before = snapshot()
-    reopened = run("case", "reopen", store["case"])
+    reopened = run("case", "reopen", seeded_store["case"])
     assert reopened.exit_code == 0
     assert "is open; nothing changed" in reopened.output
     assert snapshot() == before
-    assert run("withdraw", store["request"]).exit_code == 0
+    assert run("withdraw", seeded_store["request"]).exit_code == 0
     with session_scope() as session:
         for request_id in session.scalars(
             text("SELECT id FROM removal_requests WHERE state != 'withdrawn'")
         ):
             assert run("withdraw", request_id).exit_code == 0
-    assert run("case", "close", store["case"]).exit_code == 0
+    assert run("case", "close", seeded_store["case"]).exit_code == 0
     closed = snapshot()
-    again = run("case", "close", store["case"])
+    again = run("case", "close", seeded_store["case"])
     assert again.exit_code == 0
     assert "was closed already" in again.output
     assert snapshot() == closed
 
 
 def test_the_audit_shows_a_stored_line_break_or_escape_sequence_escaped(
-    store: dict[str, str],
+    seeded_store: dict[str, str],
 ) -> None:
     # An actor written by some other door, or by a version before the actor was checked.
     forged = "maija\n2026-12-02 00:00:00  admin        case erased\x1b[2J"
     with get_engine().begin() as connection:
         connection.execute(
             text("UPDATE audit_events SET actor = :actor WHERE case_id = :case"),
-            {"actor": forged, "case": store["case"]},
+            {"actor": forged, "case": seeded_store["case"]},
         )
-    shown = run("audit", store["case"])
+    shown = run("audit", seeded_store["case"])
     assert shown.exit_code == 0
     assert "\x1b" not in shown.output
     lines = shown.output.splitlines()
     entries = [line for line in lines[1:] if line.strip()]
     with session_scope() as session:
-        stored = session.scalars(select(AuditEvent).where(AuditEvent.case_id == store["case"]))
+        stored = session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == seeded_store["case"])
+        )
         assert len(entries) >= len(list(stored))
     assert not any(line.startswith("2026-12-02 00:00:00  admin") for line in lines)
     assert any("maija\\n2026-12-02" in line and "\\x1b[2J" in line for line in lines)
 
 
 def test_an_actor_with_a_line_break_is_refused_before_anything_is_written(
-    store: dict[str, str],
+    seeded_store: dict[str, str],
 ) -> None:
     before = snapshot()
     refused(
-        run("case", "update", store["case"], "--notes", "x", TAKEDOWN_ACTOR="bob\nadmin"),
+        run("case", "update", seeded_store["case"], "--notes", "x", TAKEDOWN_ACTOR="bob\nadmin"),
         "TAKEDOWN_ACTOR: must not contain line breaks",
     )
     assert snapshot() == before
@@ -152,7 +140,7 @@ def test_a_database_that_keeps_nothing_is_refused(memory: str) -> None:
 
 
 def test_a_file_that_is_not_a_database_is_named_with_its_setting(
-    store: dict[str, str],  # noqa: ARG001 (the rest of a good environment)
+    seeded_store: dict[str, str],  # noqa: ARG001 (the rest of a good environment)
     tmp_path: Path,
 ) -> None:
     impostor = tmp_path / "notes.txt"
@@ -164,15 +152,15 @@ def test_a_file_that_is_not_a_database_is_named_with_its_setting(
 
 
 def test_an_empty_platforms_folder_is_refused_by_every_command_that_matches_links(
-    store: dict[str, str], tmp_path: Path
+    seeded_store: dict[str, str], tmp_path: Path
 ) -> None:
     empty = tmp_path / "no-platforms"
     empty.mkdir()
     before = snapshot()
     for command in (
-        ["case", "add-urls", store["case"], "https://www.tiktok.com/@x/video/1"],
-        ["queue", store["case"]],
-        ["status", store["case"]],
+        ["case", "add-urls", seeded_store["case"], "https://www.tiktok.com/@x/video/1"],
+        ["queue", seeded_store["case"]],
+        ["status", seeded_store["case"]],
         ["platforms", "list"],
         ["platforms", "check"],
     ):
@@ -190,25 +178,28 @@ def test_an_empty_platforms_folder_is_refused_by_every_command_that_matches_link
     ],
 )
 def test_the_reviewed_links_are_refused_for_what_is_wrong_with_them(
-    store: dict[str, str], link: str, words: str
+    seeded_store: dict[str, str], link: str, words: str
 ) -> None:
     before = snapshot()
-    result = run("case", "add-urls", store["case"], link, TAKEDOWN_ALLOW_PRIVATE_TARGETS="0")
+    result = run("case", "add-urls", seeded_store["case"], link, TAKEDOWN_ALLOW_PRIVATE_TARGETS="0")
     refused(result, words)
     assert "IPv6 zone" not in result.output
     assert snapshot() == before
 
 
 def test_a_basis_that_cannot_be_used_is_refused_before_any_registry_is_asked(
-    store: dict[str, str],
+    seeded_store: dict[str, str],
 ) -> None:
     # A link on no known platform, not queued yet: queueing would ask RDAP who hosts it.
     assert (
-        run("case", "add-urls", store["case"], "https://nowhere-else.example/x.jpg").exit_code == 0
+        run(
+            "case", "add-urls", seeded_store["case"], "https://nowhere-else.example/x.jpg"
+        ).exit_code
+        == 0
     )
     before = snapshot()
     with RdapServer() as rdap:
-        result = run("queue", store["case"], "--basis", "dmca",
+        result = run("queue", seeded_store["case"], "--basis", "dmca",
                      TAKEDOWN_RDAP_BOOTSTRAP_URL=rdap.bootstrap_url)  # fmt: skip
         refused(result, "--basis: dmca cannot be used")
         assert rdap.received == []
