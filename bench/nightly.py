@@ -11,9 +11,9 @@ What is measured, in one run, on loopback only:
   within any one second.
 - links: ``--links`` links (default 100,000; several sizes may be given, each run from
   scratch), ``--per-case`` to a case (default 100), each link on a pseudo-random host. One
-  platform file lists every host as a domain, with removed_when {status: [404, 410],
-  body_contains: ["This content is no longer available"]}. Cases and links are written with
-  bulk inserts; that time is printed but not measured as part of the rate.
+  platform file lists every host as a domain, with removed_when rules: gone on 404 or
+  410, or on a 200 page that says "This content is no longer available". Cases and links
+  are written with bulk inserts; that time is printed but not measured as part of the rate.
 - naive: a plain loop in this process GETs ``--sample`` links (default 2,000) one after
   another over one ``requests.Session`` and judges each with takedown.monitoring.checks.judge.
 - pipeline: a real ``takedown worker`` (prefork ``--concurrency 2`` by default, or
@@ -77,7 +77,7 @@ from harness import (
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
-from takedown.catalogue.schema import RemovedRule
+from takedown.catalogue.removal_rules import Means, RemovalRule
 from takedown.config import Settings
 from takedown.monitoring.checks import judge
 from takedown.store.columns import new_reference, utcnow
@@ -293,8 +293,8 @@ channels:
   - type: email
     to: abuse@benchhosts.example
 removed_when:
-  status: [404, 410]
-  body_contains: ["{GONE_PHRASE}"]
+  - {{means: gone, status: [404, 410]}}
+  - {{means: gone, body_contains: ["{GONE_PHRASE}"]}}
 """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "benchhosts.yaml").write_text(text_.lstrip(), encoding="utf-8")
@@ -378,13 +378,16 @@ def insert_links(links: int, hosts: int, port: int, per_case: int) -> float:
 
 def naive_loop(sample: int, hosts: int, port: int, settings: Settings) -> tuple[float, int]:
     """Seconds for SAMPLE links checked one after another, and how many were judged right."""
-    rule = RemovedRule(status=[404, 410], body_contains=[GONE_PHRASE])
+    rules = [
+        RemovalRule(means=Means.GONE, status=[404, 410]),
+        RemovalRule(means=Means.GONE, body_contains=[GONE_PHRASE]),
+    ]
     right = 0
     with requests.Session() as session:
         started = time.perf_counter()
         for n in range(sample):
             with session.get(link(n, hosts, port), timeout=10, stream=True) as reply:
-                seen = judge(reply, rule, False, settings)
+                seen = judge(reply, rules, False, settings)
             right += seen.outcome == expected_status(n)
         return time.perf_counter() - started, right
 

@@ -221,7 +221,9 @@ deadline_hours: 48
 channels:
   - type: email
     to: ncii@checksite.example
-removed_when: {status: [404, 410], body_contains: ["This content is no longer available"]}
+removed_when:
+  - {means: gone, status: [404, 410]}
+  - {means: gone, body_contains: ["This content is no longer available"]}
 """,
     "lawsite": """
 name: Lawsite

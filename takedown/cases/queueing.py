@@ -13,14 +13,16 @@ from takedown.catalogue.abuse_contact import contact_platform
 from takedown.catalogue.bases import choose_basis, facts_of
 from takedown.catalogue.legal import Legal, legal_for
 from takedown.catalogue.platforms import Catalogue
+from takedown.catalogue.programmes import Participation, programme_for
 from takedown.catalogue.schema import Platform
 from takedown.config import Settings, get_settings
 from takedown.contacts.abuse_contacts import Suggestion, new_contact_request
 from takedown.delivery.lifecycle import new_request
 from takedown.errors import InputError
 from takedown.store.audit import record
+from takedown.store.columns import utcnow
 from takedown.store.models import Case, Item
-from takedown.store.read_models import QueueResult
+from takedown.store.read_models import HashProgramme, QueueResult
 from takedown.store.states import RequestState
 
 
@@ -31,13 +33,22 @@ class Queued:
     no_platform: list[str] = field(default_factory=list)
     # Requests to an abuse address RDAP suggested, waiting for the caseworker's confirmation.
     awaiting_contact: list[str] = field(default_factory=list)
+    # The hash-matching programme to point out, the first time only.
+    programme: Participation | None = None
 
     def read(self, *, broker_reached: bool) -> QueueResult:
+        programme = None
+        if self.programme is not None:
+            about = self.programme.programme
+            programme = HashProgramme(
+                name=about.name, url=about.url, what=about.what, platforms=self.programme.platforms
+            )
         return QueueResult(
             queued=self.request_ids,
             already_requested=self.already_requested,
             no_known_platform=self.no_platform,
             awaiting_contact=self.awaiting_contact,
+            hash_programme=programme,
             broker_reached=broker_reached,
         )
 
@@ -121,6 +132,10 @@ def queue_case(
             request = new_request(session, item, platform, "queued by caseworker", chosen)
             queued.request_ids.append(request.id)
     count = len(queued.request_ids) + len(queued.awaiting_contact)
+    if count and case.programme_shown_at is None:
+        queued.programme = programme_for(case, catalogue, legal)
+        if queued.programme is not None:
+            case.programme_shown_at = utcnow()
     record(
         session,
         actor=actor,

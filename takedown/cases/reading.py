@@ -12,7 +12,7 @@ from takedown.config import Settings
 from takedown.monitoring.visits import items_to_check
 from takedown.store.audit import record
 from takedown.store.columns import utcnow
-from takedown.store.models import Case, Item, RemovalRequest
+from takedown.store.models import Case, Check, Item, RemovalRequest
 from takedown.store.read_models import CaseStatus, CaseSummary, OverdueRequest, iso
 from takedown.store.states import WENT_OUT, RequestState
 
@@ -24,7 +24,23 @@ def case_status(
     of platform it is on (a search engine de-indexes; it does not remove)."""
     kinds = {p.id: p.kind for p in catalogue.platforms.values()} if catalogue else {}
     record(session, actor=actor, action="case viewed", case_id=case.id)
-    return CaseStatus.of(case, kinds)
+    return CaseStatus.of(case, kinds, last_check_reasons(session, case))
+
+
+def last_check_reasons(session: Session, case: Case) -> dict[str, str]:
+    """What the latest check of each link of the case found, in words, by link id: why a
+    link is unknown (a private page, an expired link) is what the caseworker acts on."""
+    latest = (
+        select(Check.item_id, func.max(Check.id).label("id"))
+        .join(Item, Check.item_id == Item.id)
+        .where(Item.case_id == case.id)
+        .group_by(Check.item_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Check.item_id, Check.reason).join(latest, Check.id == latest.c.id)
+    )
+    return {str(row.item_id): str(row.reason) for row in rows}
 
 
 def links_to_check(

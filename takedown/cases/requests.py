@@ -19,14 +19,17 @@ from takedown.config import Settings
 from takedown.contacts.abuse_contacts import confirm
 from takedown.delivery.lifecycle import move, record_sent, requeue
 from takedown.delivery.prepare import compose_for
-from takedown.errors import Conflict, DataFileError, NotFound, RenderError
+from takedown.errors import Conflict, DataFileError, InputError, NotFound, RenderError
 from takedown.messages import alerts
+from takedown.messages.notifications import record_removals
+from takedown.monitoring.recording import confirm_removal
 from takedown.safety.safetext import line_problem, shown
 from takedown.safety.sandbox import Rendered
 from takedown.store.audit import record
+from takedown.store.columns import utcnow
 from takedown.store.db import find_by_id_prefix
 from takedown.store.models import RemovalRequest
-from takedown.store.states import NOT_DELIVERED, RequestState
+from takedown.store.states import DELIVERED, NOT_DELIVERED, RequestState
 
 
 def find_request(session: Session, request_id: str) -> RemovalRequest:
@@ -60,6 +63,15 @@ MARK_SENT = Action(
 )
 WITHDRAW = Action("withdraw", "withdraw it", NOT_DELIVERED)
 CHANGE_BASIS = Action("changing the legal basis", "change its legal basis", NOT_DELIVERED)
+CONFIRM_REMOVED = Action("mark-removed", "confirm its removal", DELIVERED)
+
+
+# How a caseworker knows the content is gone where a check cannot tell: a fixed list, so
+# the audit log, which never holds a link or a name, records which one.
+REMOVAL_EVIDENCE = {
+    "platform-answered": "the platform answered that it removed the content",
+    "seen-signed-in": "a caseworker saw, signed in to the platform, that it is gone",
+}
 
 
 def check_action(request: RemovalRequest, action: Action) -> None:
@@ -115,6 +127,24 @@ def mark_sent(
     _audit(session, request, "marked sent", actor)
 
 
+def confirm_removed(
+    session: Session, request: RemovalRequest, evidence: str, *, actor: str
+) -> None:
+    """A caseworker confirms that a sent request's content is gone, where the checks cannot
+    tell (a platform whose "not available" answer also stands for private or restricted
+    content): its link is removed, the victim told, and the link still watched for
+    reappearance like any other."""
+    if evidence not in REMOVAL_EVIDENCE:
+        known = ", ".join(REMOVAL_EVIDENCE)
+        raise InputError(f"{shown(evidence)} is not one of: {known}", field="evidence")
+    check_action(request, CONFIRM_REMOVED)
+    item = request.item
+    confirm_removal(session, item, utcnow(), f"removal confirmed by caseworker: {evidence}")
+    alerts.settle_for_request(session, request.id)
+    record_removals(session, [item.case_id])
+    _audit(session, request, "removal confirmed", actor, evidence)
+
+
 def retry_request(
     session: Session, request: RemovalRequest, settings: Settings, *, actor: str
 ) -> str:
@@ -122,7 +152,10 @@ def retry_request(
     kind of that channel."""
     check_action(request, RETRY)
     platform = platform_of(request, settings)
-    first = platform.channel_order(request.item.case.synthetic)[0]
+    case = request.item.case
+    first = platform.channel_order(
+        synthetic=case.synthetic, basis=request.legal_basis, country=case.country
+    )[0]
     alerts.settle_for_request(session, request.id)
     requeue(session, request, platform, first, "sent again by caseworker")
     _audit(session, request, "retried", actor)
@@ -143,8 +176,17 @@ def change_basis(
     reason, where the basis cannot be used for the case and the platform."""
     check_action(request, CHANGE_BASIS)
     platform = platform_of(request, settings)
-    choose_basis(facts_of(request.item.case), platform, legal_for(settings.legal_dir), basis)
+    case = request.item.case
+    choose_basis(facts_of(case), platform, legal_for(settings.legal_dir), basis)
     request.legal_basis = basis
+    order = platform.channel_order(synthetic=case.synthetic, basis=basis, country=case.country)
+    if request.state == RequestState.AWAITING_CASEWORKER and request.package:
+        # The package holds the old notice, perhaps for another form: a new one is prepared.
+        requeue(session, request, platform, order[0], f"legal basis changed to {basis}")
+    elif request.channel_index not in order:
+        # This platform takes notices under the new basis through another channel.
+        request.channel_index = order[0]
+        request.channel = platform.channels[order[0]].type
     _audit(session, request, "basis changed", actor, basis)
 
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from takedown.catalogue.countries import EU_COUNTRIES
 from takedown.catalogue.legal import Facts, Legal
 from takedown.catalogue.schema import LegalBasisId, Platform
 from takedown.errors import DataFileError, InputError
 from takedown.store.models import Case
-
-# The Member States, where the DSA applies (ISO 3166 alpha-2).
-EU_COUNTRIES = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
-)
-
 
 # The order in which bases are tried; a US victim's first recourse is US law.
 PREFERENCE: tuple[LegalBasisId, ...] = ("dsa", "take_it_down", "dmca", "terms")
@@ -59,6 +54,13 @@ def why_not(basis_id: str, facts: Facts, platform: Platform, legal: Legal) -> st
                 f"{basis.name}: the victim has not agreed to be named "
                 "(DMCA notices are often published, e.g. in the Lumen database)"
             )
+    channels = platform.channel_order(
+        synthetic=facts.synthetic, basis=basis_id, country=facts.country
+    )
+    if not channels:
+        # X, say, takes TAKE IT DOWN Act requests through a form it offers to US users only.
+        where = f"in {facts.country}" if facts.country else "whose country is not set"
+        return f"{basis.name}: {platform.name} has no channel for it from a victim {where}"
     return None
 
 

@@ -1,19 +1,29 @@
 """The legal data: the bases a notice can invoke (with the elements each requires), the
-national offences a DSA notice cites, and the specialised routes for children, read from
-``legal/`` (see its files' comments). Choosing a basis is ``takedown.catalogue.bases``;
-rendering and linting a notice, ``takedown.notices``.
+national offences a DSA notice cites, the specialised routes for children, the Digital
+Services Coordinators a victim may complain to, and the hash-matching programmes platforms
+take part in, read from ``legal/`` (see its files' comments). Choosing a basis is
+``takedown.catalogue.bases``; rendering and linting a notice, ``takedown.notices``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
-from takedown.catalogue.schema import LegalBasisId
+from takedown.catalogue.countries import EU_COUNTRIES
+from takedown.catalogue.schema import EmailAddress, LegalBasisId, ProgrammeId, WebAddress
 from takedown.catalogue.yamlfile import read_yaml, validation_problem
 from takedown.errors import DataFileError
 
@@ -56,6 +66,40 @@ class Route(_Strict):
     countries: list[str] = Field(min_length=1)
 
 
+class Coordinator(_Strict):
+    """A Member State's Digital Services Coordinator, as a victim's complaint reaches it."""
+
+    name: str = Field(min_length=1)
+    website: WebAddress | None = None
+    # How it takes complaints from users: an address, or a form a caseworker fills in.
+    email: EmailAddress | None = None
+    complaint_form: WebAddress | None = None
+    instructions: list[str] = []
+    source: WebAddress
+    checked: date
+    note: str | None = None
+
+
+def _member_state(code: str) -> str:
+    if code not in EU_COUNTRIES:
+        raise ValueError(f"{code!r} is not a Member State (ISO 3166 alpha-2, e.g. FI)")
+    return code
+
+
+MemberState = Annotated[str, AfterValidator(_member_state)]
+
+
+class Programme(_Strict):
+    """A hash-matching programme: the person hashes the image on their own device."""
+
+    name: str
+    url: WebAddress
+    # Adults, or people who were under 18 when the image was made.
+    for_minors: bool
+    what: str
+    source: WebAddress
+
+
 @dataclass(frozen=True)
 class Facts:
     """What about a case decides its notices' legal basis."""
@@ -72,6 +116,8 @@ class Legal:
     bases: dict[str, Basis]
     grounds: dict[str, list[Ground]]
     routes: list[Route]
+    coordinators: dict[str, Coordinator]
+    programmes: dict[str, Programme]
 
     def basis(self, basis_id: str) -> Basis:
         try:
@@ -95,12 +141,19 @@ class Legal:
     def routes_for(self, country: str | None) -> list[Route]:
         return [r for r in self.routes if "any" in r.countries or country in r.countries]
 
+    def coordinator_of(self, country: str | None) -> Coordinator | None:
+        """The Digital Services Coordinator a victim in this country complains to (DSA
+        Article 53), if the country is a Member State and the data has it."""
+        return self.coordinators.get(country or "")
+
 
 # What each file of the legal data holds, as a whole: a file of the wrong shape (a list
 # where a mapping belongs) is refused like any other mistake, naming the file.
 _BASES = TypeAdapter(dict[LegalBasisId, Basis])
 _GROUNDS = TypeAdapter(dict[str, list[Ground]])
 _ROUTES = TypeAdapter(list[Route])
+_COORDINATORS = TypeAdapter(dict[MemberState, Coordinator])
+_PROGRAMMES = TypeAdapter(dict[ProgrammeId, Programme])
 
 
 def _load(path: Path, adapter: TypeAdapter[Any], empty: object) -> Any:
@@ -116,6 +169,8 @@ def load_legal(directory: Path) -> Legal:
         _load(directory / "bases.yaml", _BASES, {}),
         _load(directory / "grounds.yaml", _GROUNDS, {}),
         _load(directory / "routes.yaml", _ROUTES, []),
+        _load(directory / "coordinators.yaml", _COORDINATORS, {}),
+        _load(directory / "programmes.yaml", _PROGRAMMES, {}),
     )
 
 

@@ -7,6 +7,7 @@ field, so whoever edits it can fix it without reading Python.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import (
@@ -16,6 +17,7 @@ from pydantic import (
 )
 
 from takedown.catalogue.abuse_contact import ABUSE_CONTACT, contact_platform
+from takedown.catalogue.escalation import describe
 from takedown.catalogue.links import host_of
 from takedown.catalogue.schema import Platform
 from takedown.catalogue.yamlfile import read_yaml, validation_problem
@@ -126,10 +128,12 @@ class PlatformSummary(BaseModel):
     channels: list[str]
     deadline_hours: float
     legal_bases: list[str]
+    hash_programmes: list[str]
     escalation: list[str]
     domains: list[str]
     source: str | None
     checked: str | None
+    unverified: list[str]
 
     @classmethod
     def of(cls, platform: Platform) -> PlatformSummary:
@@ -140,10 +144,12 @@ class PlatformSummary(BaseModel):
             channels=[channel.type for channel in platform.channels],
             deadline_hours=platform.deadline_hours,
             legal_bases=list(platform.legal_bases),
-            escalation=[target.name for target in platform.escalation],
+            hash_programmes=list(platform.hash_programmes),
+            escalation=[describe(entry) for entry in platform.escalation],
             domains=platform.domains,
             source=platform.source,
             checked=platform.checked.isoformat() if platform.checked else None,
+            unverified=list(platform.unverified),
         )
 
 
@@ -151,3 +157,12 @@ def summaries(catalogue: Catalogue) -> list[PlatformSummary]:
     """Every platform of the catalogue, by name."""
     by_name = sorted(catalogue.platforms.values(), key=lambda platform: platform.name.casefold())
     return [PlatformSummary.of(platform) for platform in by_name]
+
+
+def stale(catalogue: Catalogue, today: date, days: int) -> list[PlatformSummary]:
+    """The platforms whose facts were last checked at their source more than ``days`` ago
+    (or never), the longest unchecked first: the list for a review."""
+    limit = today - timedelta(days=days)
+    old = [p for p in catalogue.platforms.values() if p.checked is None or p.checked < limit]
+    old.sort(key=lambda platform: (platform.checked or date.min, platform.id))
+    return [PlatformSummary.of(platform) for platform in old]

@@ -104,4 +104,5 @@ def validation_problem(error: ValidationError, *within: str) -> str:
     keys = [printable(str(part), 80) for part in (*within, *first["loc"]) if part != ""]
     if not keys:  # a rule across fields names its fields itself
         return printable(str(first["msg"]).removeprefix("Value error, "))
-    return f"{'.'.join(keys)}: {printable(first['msg'])}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{'.'.join(keys)}: {printable(message)}"

@@ -28,6 +28,10 @@ def build_package(job: Job, config: ManualChannel, fields: dict[str, str]) -> st
     ]
     lines += [f"{n}. {step}" for n, step in enumerate(config.instructions, start=2)]
     step = len(config.instructions) + 2
+    # A follow-up to a regulator goes to its own form: the platform file's doubts are not its.
+    if job.platform.unverified and "target" not in job.context:
+        lines += ["", f"Not verified in takedown's file for {job.platform.name}; check it here:"]
+        lines += [f"   - {doubt}" for doubt in job.platform.unverified]
     if fields:
         lines += ["", f"{step}. Fill in the form:"]
         for name, value in fields.items():

@@ -16,7 +16,15 @@ from takedown.cli.keys import keys
 from takedown.cli.monitoring import alerts, check, overdue
 from takedown.cli.notice import notice
 from takedown.cli.platforms import platforms
-from takedown.cli.requests import mark_sent_command, package, queue, retry, status, withdraw
+from takedown.cli.requests import (
+    mark_removed,
+    mark_sent_command,
+    package,
+    queue,
+    retry,
+    status,
+    withdraw,
+)
 from takedown.cli.worker import worker
 from takedown.config import get_settings
 from takedown.errors import ConfigError
@@ -43,6 +51,7 @@ for command in (
     queue,
     status,
     mark_sent_command,
+    mark_removed,
     package,
     retry,
     withdraw,

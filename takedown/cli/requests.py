@@ -9,6 +9,8 @@ import click
 from takedown.cases.queueing import hosts_to_ask, queue_case
 from takedown.cases.reading import case_status
 from takedown.cases.requests import (
+    REMOVAL_EVIDENCE,
+    confirm_removed,
     find_request,
     mark_sent,
     package_of,
@@ -28,7 +30,7 @@ from takedown.cli.context import (
     print_json,
 )
 from takedown.cli.errors import user_errors
-from takedown.cli.tables import minor_routes_view, status_view
+from takedown.cli.tables import hash_programme_view, minor_routes_view, status_view
 
 
 @click.command("queue", help="Queue one removal request per link of a case for delivery.")
@@ -73,6 +75,9 @@ def queue(case_id: str, basis: str | None, as_json: bool) -> None:
             f"[yellow]link on no known platform: request {request_id[:8]} waits for you to "
             f"confirm its abuse contact (takedown status; takedown contact confirm)[/]"
         )
+    programme = queued.read(broker_reached=published).hash_programme
+    if programme is not None:
+        console.print(hash_programme_view(programme))
     if queued.request_ids and not published:
         console.print(BROKER_DOWN)
 
@@ -141,3 +146,27 @@ def withdraw(request_id: str) -> None:
         withdraw_request(session, request, actor=acting_user())
         rid = request.id
     console.print(f"Request {rid} withdrawn.")
+
+
+@click.command(
+    "mark-removed",
+    help="Record that a sent request's content is gone, where a check cannot tell.",
+)
+@click.argument("request_id")
+@click.option(
+    "--because",
+    "evidence",
+    required=True,
+    type=click.Choice(list(REMOVAL_EVIDENCE)),
+    help="How you know: " + "; ".join(f"{key}: {words}" for key, words in REMOVAL_EVIDENCE.items()),
+)
+@user_errors
+def mark_removed(request_id: str, evidence: str) -> None:
+    with open_database() as session:
+        request = find_request(session, request_id)
+        confirm_removed(session, request, evidence, actor=acting_user())
+        rid = request.id
+    console.print(
+        f"Request {rid}: its content is recorded as removed ({REMOVAL_EVIDENCE[evidence]}). "
+        "The link is still watched in case it comes back."
+    )

@@ -12,7 +12,13 @@ from rich.text import Text
 from takedown.catalogue.abuse_contact import ABUSE_CONTACT
 from takedown.catalogue.legal import Route
 from takedown.catalogue.platforms import PlatformSummary
-from takedown.store.read_models import CaseStatus, CaseSummary, OverdueRequest, RequestStatus
+from takedown.store.read_models import (
+    CaseStatus,
+    CaseSummary,
+    HashProgramme,
+    OverdueRequest,
+    RequestStatus,
+)
 from takedown.store.states import RequestState
 
 S = RequestState
@@ -94,6 +100,10 @@ def status_view(status: CaseStatus) -> Group:
         )
         # A link is text from outside: "[/]" in its query must print, not parse as markup.
         where = f"{escape(_short_url(item.url))}\n→ {platform} ({checked})"
+        if item.last_check:
+            # What the latest check saw: why it could not tell (a private page, an expired
+            # link) is what the caseworker acts on.
+            where += f"\n[dim]{escape(item.last_check)}[/]"
         if item.kind == "search_engine":
             where += f"\n[yellow]{SEARCH_ENGINE_NOTE}[/]"
         if not item.requests:
@@ -179,3 +189,15 @@ def platforms_view(rows: list[PlatformSummary]) -> Table:
             row.checked or "",
         )
     return table
+
+
+def hash_programme_view(programme: HashProgramme) -> Text:
+    """StopNCII.org (or Take It Down for a child), pointed out once per case."""
+    text = Text(f"\n{programme.name} ({programme.url}): ", style="bold")
+    text.append(f"{', '.join(programme.platforms)} take part. ", style="")
+    text.append(programme.what)
+    text.append(
+        " The victim's message about the sent requests mentions it too (if they get "
+        "messages), without naming the platforms."
+    )
+    return text

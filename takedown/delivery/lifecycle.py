@@ -116,7 +116,8 @@ def new_request(
     session: Session, item: Item, platform: Platform, reason: str, basis: str
 ) -> RemovalRequest:
     """A queued removal request for a link, starting at the platform's preferred channel."""
-    first = platform.channel_order(item.case.synthetic)[0]
+    case = item.case
+    first = platform.channel_order(synthetic=case.synthetic, basis=basis, country=case.country)[0]
     request = RemovalRequest(
         item=item,
         platform_id=platform.id,

@@ -84,7 +84,10 @@ def record(
 
 
 def _later_channels(request: RemovalRequest, platform: Platform) -> list[int]:
-    order = platform.channel_order(request.item.case.synthetic)
+    case = request.item.case
+    order = platform.channel_order(
+        synthetic=case.synthetic, basis=request.legal_basis, country=case.country
+    )
     return [index for index in order if index > request.channel_index]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from takedown.catalogue.escalation import target_for
+from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import platform_of
 from takedown.catalogue.schema import EmailChannel, ManualChannel, Platform, WebformChannel
 from takedown.channels.base import Job, Outcome, Result
@@ -79,7 +80,7 @@ def compose_for(request: RemovalRequest, platform: Platform, settings: Settings)
     sent, and what `takedown notice preview` shows. Raises Conflict when the platform file
     no longer has the request's channel or escalation step; RenderError or DataFileError
     when the notice cannot be written."""
-    route = _route(request, platform)
+    route = _route(request, platform, settings)
     if isinstance(route, str):
         raise Conflict(route)
     channel, template, extra = route
@@ -92,7 +93,7 @@ def compose_for(request: RemovalRequest, platform: Platform, settings: Settings)
 
 
 def _route(
-    request: RemovalRequest, platform: Platform
+    request: RemovalRequest, platform: Platform, settings: Settings
 ) -> tuple[WebformChannel | EmailChannel | ManualChannel, str, dict[str, Any]] | str:
     """The channel, the notice template and extra context of a request, or why there is
     none. A follow-up goes to its escalation target and cites the first report."""
@@ -100,7 +101,8 @@ def _route(
         if request.channel_index >= len(platform.channels):
             return f"{platform.id}.yaml no longer has channel {request.channel_index + 1}"
         return platform.channels[request.channel_index], NOTICE, {}
-    target = target_for(platform, request.escalation_step)
+    legal = legal_for(settings.legal_dir)
+    target = target_for(platform, request.escalation_step, request.item.case.country, legal)
     if target is None:
         return f"{platform.id}.yaml no longer has escalation step {request.escalation_step}"
     name, channel = target

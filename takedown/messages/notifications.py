@@ -19,10 +19,13 @@ from email.message import EmailMessage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from takedown.catalogue.legal import Programme, legal_for
 from takedown.catalogue.links import site_domain
+from takedown.catalogue.platforms import catalogue_for
+from takedown.catalogue.programmes import programme_for
 from takedown.channels.email import EmailSender, email_message
 from takedown.config import Settings
-from takedown.errors import RenderError
+from takedown.errors import DataFileError, RenderError
 from takedown.messages.alerts import raise_for_case
 from takedown.messages.outbox import NOTIFICATIONS, claim, due_now, record_outcome, settle
 from takedown.messages.outbox import flag_stuck as outbox_flag_stuck
@@ -110,7 +113,24 @@ def due_cases(session: Session, settings: Settings, now: datetime) -> list[Pendi
     ]
 
 
-def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
+def programme_to_tell(case: Case, events: list[str], settings: Settings) -> Programme | None:
+    """The hash-matching programme the first message about sent requests tells the victim
+    of (once per case), when the case's platforms take part in it."""
+    if "requests_sent" not in events or case.programme_told_at is not None:
+        return None
+    try:
+        catalogue = catalogue_for(settings.platforms_dir)
+        suggestion = programme_for(case, catalogue, legal_for(settings.legal_dir))
+    except DataFileError as error:
+        # A broken data file must not hold back the news that requests went out.
+        log.error("case %s: no hash-matching programme told: %s", case.reference, error)
+        return None
+    return suggestion.programme if suggestion else None
+
+
+def compose(
+    case: Case, events: list[str], settings: Settings, programme: Programme | None = None
+) -> Rendered:
     total = len(case.items)
     removed = sum(item.status == LinkStatus.REMOVED for item in case.items)
     context = {
@@ -118,6 +138,10 @@ def compose(case: Case, events: list[str], settings: Settings) -> Rendered:
         "organisation": {"name": settings.notifier_name, "email": settings.notifier_email},
         "counts": {"total": total, "removed": removed, "in_progress": total - removed},
         "events": events,
+        # Its name only: which platforms take part would tell the victim where to look.
+        "programme": {"name": programme.name, "for_minors": programme.for_minors}
+        if programme
+        else None,
     }
     kinds = set(events)
     name = kinds.pop() if len(kinds) == 1 else "digest"
@@ -172,7 +196,9 @@ def _send_case(pending: Pending, settings: Settings, now: datetime) -> int:
             settle(session, NOTIFICATIONS, ids, MessageState.SKIPPED, why)
             return 0
         try:
-            message = message_to_victim(case, compose(case, pending.events, settings), settings)
+            programme = programme_to_tell(case, pending.events, settings)
+            composed = compose(case, pending.events, settings, programme)
+            message = message_to_victim(case, composed, settings)
         except (RenderError, ValueError) as error:
             log.error("case %s: notification not composed: %s", case.reference, error)
             settle(session, NOTIFICATIONS, ids, MessageState.FAILED, str(error))
@@ -183,6 +209,8 @@ def _send_case(pending: Pending, settings: Settings, now: datetime) -> int:
         sent = {Notification.message_id: str(message["Message-ID"])}
         state = record_outcome(session, NOTIFICATIONS, ids, result, settings, now, sent)
         if state == MessageState.SENT:
+            if programme is not None:
+                session.get_one(Case, pending.case_id).programme_told_at = now
             return 1
         if state is None:  # the sweep flagged it meanwhile, and told the caseworker
             return 0

@@ -17,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from takedown.catalogue.escalation import next_step
+from takedown.catalogue.legal import Legal
 from takedown.catalogue.platforms import Catalogue
 from takedown.delivery.lifecycle import move
 from takedown.store.models import Case, Item, RemovalRequest
 from takedown.store.states import LinkStatus, RequestState
 
 
-def escalate_overdue(session: Session, catalogue: Catalogue) -> list[str]:
+def escalate_overdue(session: Session, catalogue: Catalogue, legal: Legal) -> list[str]:
     """Queue the next follow-up for every overdue request that has a next step; the ids of
     the follow-ups. A request with no step left stays ``overdue`` for the caseworker."""
     queued = []
@@ -37,14 +38,16 @@ def escalate_overdue(session: Session, catalogue: Catalogue) -> list[str]:
     ).all()
     for request in overdue:
         platform = catalogue.platforms.get(request.platform_id)
-        step = next_step(platform, request.escalation_step) if platform else None
+        country = request.item.case.country
+        step = next_step(platform, request.escalation_step, country, legal) if platform else None
         if platform is None or step is None:
             continue
         follow_up = RemovalRequest(
             item=request.item,
             platform_id=platform.id,
             channel_index=0,
-            channel="email",
+            # By email, or a package for a coordinator that takes complaints on a form.
+            channel=step.channel.type,
             state=RequestState.PENDING,
             escalates=request,
             escalation_step=step.number,

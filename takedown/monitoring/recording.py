@@ -122,14 +122,21 @@ def _seen_removed(session: Session, item: Item, settings: Settings, now: datetim
             return Change(item.id, item.url, "seen gone; to be confirmed by a later check")
     if now - item.removal_seen_at < timedelta(seconds=settings.removal_confirm_seconds):
         return None
+    confirm_removal(session, item, now, "content confirmed removed")
+    return Change(item.id, item.url, "removal confirmed", removal_confirmed=True)
+
+
+def confirm_removal(session: Session, item: Item, now: datetime, reason: str) -> None:
+    """The link's content is gone: its requests are done. Telling the victim is the
+    caller's (``record_removals``), once per group."""
     set_status(item, LinkStatus.REMOVED)
     item.removed_at = now
+    item.removal_seen_at = item.removal_seen_at or now
     for request in item.requests:
         if request.state in DELIVERED:
-            move(session, request, RequestState.REMOVED, "content confirmed removed")
+            move(session, request, RequestState.REMOVED, reason)
         elif request.state in NOT_DELIVERED:  # the content outran the request
             move(session, request, RequestState.WITHDRAWN, "content removed before it was sent")
-    return Change(item.id, item.url, "removal confirmed", removal_confirmed=True)
 
 
 def _seen_online(

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from takedown.catalogue.platforms import Catalogue, catalogue_for
-from takedown.catalogue.schema import RemovedRule
+from takedown.catalogue.removal_rules import DEFAULT_RULES, RemovalRule
 from takedown.config import Settings
 from takedown.monitoring.checks import Seen, check_link
 from takedown.monitoring.recording import Change, record_checks
@@ -59,7 +59,7 @@ class _Visit:
     item_id: str
     url: str
     host: str
-    rule: RemovedRule
+    rules: list[RemovalRule]
     minor: bool
 
 
@@ -85,10 +85,10 @@ def check_now(
 
     def visit_link(visit: _Visit) -> Seen | None:
         if gate is None:
-            return check_link(visit.url, visit.rule, visit.minor, settings)
+            return check_link(visit.url, visit.rules, visit.minor, settings)
         try:
             with gate(visit.host):
-                return check_link(visit.url, visit.rule, visit.minor, settings)
+                return check_link(visit.url, visit.rules, visit.minor, settings)
         except HostBusy:
             return None
 
@@ -122,5 +122,5 @@ def check_now(
 
 def _visit(item: Item, catalogue: Catalogue) -> _Visit:
     platform = catalogue.platforms.get(item.platform_id or "")
-    rule = platform.removed_when if platform else RemovedRule()
-    return _Visit(item.id, item.url, item.host, rule, item.case.minor)
+    rules = platform.removed_when if platform else list(DEFAULT_RULES)
+    return _Visit(item.id, item.url, item.host, rules, item.case.minor)

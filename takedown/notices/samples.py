@@ -102,7 +102,7 @@ def rehearse(platform: Platform, settings: Settings) -> None:
         for channel in platform.channels:
             if not isinstance(channel, EmailChannel):
                 render_fields(channel.fields, context, platform.id)
-        if next_step(platform, None) is not None:
+        if any(next_step(platform, None, country, legal) for country in ("FI", "DE", None)):
             sample = {
                 "ticket": "T-1",
                 "sent_at": "2026-01-01 00:00 UTC",

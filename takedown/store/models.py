@@ -57,6 +57,10 @@ class Case(Base):
         Boolean, default=False, server_default=false()
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the hash-matching programme of the case's platforms (StopNCII.org; Take It Down
+    # for a child) was pointed out to the caseworker, and told to the victim: once each.
+    programme_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    programme_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Closed by a caseworker; erased by one, or by the nightly job once the retention period
     # after closing has passed. An erased case keeps only anonymous counts.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

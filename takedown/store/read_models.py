@@ -70,16 +70,19 @@ class ItemStatus(ReadModel):
     kind: str | None
     status: str
     last_checked: str | None
+    # What the latest check found, in words ("HTTP 404; the content may still exist...").
+    last_check: str | None
     requests: list[RequestStatus]
 
     @classmethod
-    def of(cls, item: Item, kinds: Mapping[str, str]) -> ItemStatus:
+    def of(cls, item: Item, kinds: Mapping[str, str], reasons: Mapping[str, str]) -> ItemStatus:
         return cls(
             url=item.url,
             platform=item.platform_id,
             kind=kinds.get(item.platform_id or ""),
             status=item.status,
             last_checked=iso(item.last_checked_at),
+            last_check=reasons.get(item.id),
             requests=[RequestStatus.of(request) for request in item.requests],
         )
 
@@ -100,8 +103,10 @@ class CaseStatus(ReadModel):
     items: list[ItemStatus]
 
     @classmethod
-    def of(cls, case: Case, kinds: Mapping[str, str]) -> CaseStatus:
-        """``kinds``: each platform's kind by its id."""
+    def of(
+        cls, case: Case, kinds: Mapping[str, str], reasons: Mapping[str, str] | None = None
+    ) -> CaseStatus:
+        """``kinds``: each platform's kind by its id; ``reasons``: each link's latest check."""
         return cls(
             id=case.id,
             reference=case.reference,
@@ -113,7 +118,7 @@ class CaseStatus(ReadModel):
             created_at=iso(case.created_at),
             closed_at=iso(case.closed_at),
             erased_at=iso(case.erased_at),
-            items=[ItemStatus.of(item, kinds) for item in case.items],
+            items=[ItemStatus.of(item, kinds, reasons or {}) for item in case.items],
         )
 
 
@@ -221,6 +226,15 @@ class LinksAdded(ReadModel):
     no_known_platform: list[str]
 
 
+class HashProgramme(ReadModel):
+    """A hash-matching programme the case's platforms take part in, pointed out once."""
+
+    name: str
+    url: str
+    what: str
+    platforms: list[str]
+
+
 class QueueResult(ReadModel):
     """``takedown queue --json``."""
 
@@ -228,5 +242,8 @@ class QueueResult(ReadModel):
     already_requested: int
     no_known_platform: list[str]
     awaiting_contact: list[str]
+    # StopNCII.org (Take It Down for a child), the first time the case is queued with a
+    # platform that takes part; null otherwise.
+    hash_programme: HashProgramme | None = None
     # Whether the ids reached the broker now; if not, the sweeper publishes them later.
     broker_reached: bool

@@ -22,7 +22,9 @@ channels:
     success: {status: [200], ticket_pattern: "Report ID: ([A-Z0-9-]+)"}
   - type: email
     to: ncii@fotogram.com
-removed_when: {status: [404, 410], body_contains: ["This content is no longer available"]}
+removed_when:
+  - {means: gone, status: [404, 410]}
+  - {means: gone, body_contains: ["This content is no longer available"]}
 """
 
 

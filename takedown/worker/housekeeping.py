@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings
 from takedown.delivery.sweeper import claim_due, mark_stuck_as_ambiguous
@@ -44,6 +45,6 @@ def sweep(
     flagged = flag_stuck_notifications(session, settings, now)
     flagged += flag_stuck_emails(session, settings, now)
     overdue = mark_overdue(session, now)
-    escalate_overdue(session, catalogue_for(settings.platforms_dir))
+    escalate_overdue(session, catalogue_for(settings.platforms_dir), legal_for(settings.legal_dir))
     due = claim_due(session, settings, now, messages_lost=messages_lost)
     return Sweep(due=due, stuck=stuck, overdue=overdue, messages_flagged=flagged)

@@ -113,8 +113,8 @@ def test_platforms_check_names_the_file_and_the_field(tmp_path: Path) -> None:
 
 def test_ai_made_images_go_to_the_search_engines_deepfake_form() -> None:
     google = CATALOGUE.get("google-search")
-    (real,) = google.channel_order(synthetic=False)
-    (fake,) = google.channel_order(synthetic=True)
+    (real,) = google.channel_order(synthetic=False, basis="dsa", country="FI")
+    (fake,) = google.channel_order(synthetic=True, basis="dsa", country="FI")
     deepfake_form = google.channels[fake]
     assert isinstance(deepfake_form, ManualChannel)
     assert deepfake_form.url.endswith("/answer/9116649")

@@ -28,7 +28,10 @@ def test_the_issue_example_is_accepted_exactly_as_written(tmp_path: Path) -> Non
     assert platform.channels[0].type == "webform"
     assert platform.channels[1].type == "email"
     assert platform.deadline_hours == 48
-    assert platform.removed_when.body_contains == ["This content is no longer available"]
+    assert [rule.body_contains for rule in platform.removed_when] == [
+        [],
+        ["This content is no longer available"],
+    ]
 
 
 @pytest.mark.parametrize(
@@ -46,7 +49,7 @@ def test_the_issue_example_is_accepted_exactly_as_written(tmp_path: Path) -> Non
         (('["fotogram.com"]', '["fotogram.com", "FOTOGRAM.com"]'), "domains", "listed twice"),
         (
             ("status: [404, 410]", "status: [404, 4100]"),
-            "removed_when.status.1",
+            "removed_when.0.status.1",
             "less than or equal",
         ),
         (

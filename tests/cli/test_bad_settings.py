@@ -108,6 +108,7 @@ def arguments(ids: dict[str, str]) -> dict[tuple[str, ...], list[str]]:
         ("keys", "generate"): [],
         ("keys", "rotate"): [],
         ("mark-sent",): [request, "--ticket", "T-1"],
+        ("mark-removed",): [request, "--because", "platform-answered"],
         ("notice", "basis"): [request, "terms"],
         ("notice", "lint"): [],
         ("notice", "preview"): [request],

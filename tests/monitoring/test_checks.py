@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from takedown.catalogue.schema import RemovedRule
+from takedown.catalogue.removal_rules import Means, RemovalRule
 from takedown.config import Settings
 from takedown.monitoring.checks import check_link
 from takedown.store.states import CheckOutcome
@@ -16,7 +16,10 @@ from takedown.testing.environment import Configure
 from takedown.testing.fake_platform import FakePlatform
 from takedown.testing.loopback import Reply
 
-SOFT = RemovedRule(status=[404, 410], body_contains=["This content is no longer available"])
+SOFT = [
+    RemovalRule(means=Means.GONE, status=[404, 410]),
+    RemovalRule(means=Means.GONE, body_contains=["This content is no longer available"]),
+]
 
 
 @pytest.fixture
@@ -118,8 +121,100 @@ def test_for_a_minor_only_the_status_line_is_used_and_the_page_never_read(
     assert (
         check_link(page(site, Reply(404, "")), SOFT, True, settings).outcome == CheckOutcome.REMOVED
     )
-    plain = RemovedRule(status=[404])
+    plain = [RemovalRule(means=Means.GONE, status=[404])]
     assert (
         check_link(page(site, Reply(200, "x")), plain, True, settings).outcome
         == CheckOutcome.ONLINE
     )
+
+
+# A platform whose "not available" page also stands for private videos and regional blocks,
+# and whose signed media links expire: each kind of evidence as a platform file writes it.
+KINDS = [
+    RemovalRule(means=Means.GONE, status=[404, 410]),
+    RemovalRule(means=Means.GONE, body_contains=["This video has been removed"]),
+    RemovalRule(means=Means.PRIVATE, body_contains=["This video is private"]),
+    RemovalRule(means=Means.BLOCKED, body_contains=["not available in your country"]),
+    RemovalRule(means=Means.GONE, redirected_to=["/removed.png"]),
+    RemovalRule(means=Means.EXPIRED, expires_param="ex", status=[404]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome", "words"),
+    [
+        ("<h1>This video has been removed</h1>", CheckOutcome.REMOVED, "'no longer available'"),
+        ("<h1>This video is private</h1>", CheckOutcome.UNKNOWN, "hidden behind a private"),
+        ("<p>Video not available in your country</p>", CheckOutcome.UNKNOWN, "region"),
+        # The removal wording first, the private one later in the page: private still wins.
+        ("This video has been removed" + "x" * 40_000 + "This video is private",
+         CheckOutcome.UNKNOWN, "hidden behind a private"),
+        ("<video src='/v/1.mp4'>", CheckOutcome.ONLINE, "HTTP 200"),
+    ],
+)  # fmt: skip
+def test_only_a_gone_rule_confirms_removal_and_any_other_kind_makes_it_unknown(
+    settings: Settings, site: FakePlatform, body: str, outcome: CheckOutcome, words: str
+) -> None:
+    seen = check_link(page(site, Reply(200, body)), KINDS, False, settings)
+    assert seen.outcome == outcome
+    assert words in seen.reason
+
+
+def test_a_redirect_to_the_removed_placeholder_is_removal_but_the_placeholder_itself_is_not(
+    settings: Settings, site: FakePlatform
+) -> None:
+    site.script("/removed.png", Reply(200, "PNG"))
+    moved = page(site, Reply(302, "", {"Location": site.url("/removed.png")}))
+    seen = check_link(moved, KINDS, False, settings)
+    assert seen.outcome == CheckOutcome.REMOVED
+    assert seen.reason == "HTTP 200, redirected to an address with '/removed.png'"
+    # Asked for directly, the placeholder is just a picture that is online.
+    assert check_link(site.url("/removed.png"), KINDS, False, settings).outcome == (
+        CheckOutcome.ONLINE
+    )
+    # A redirect elsewhere (a login page, another host's copy) is no evidence of removal.
+    site.script("/login", Reply(200, "Sign in"))
+    elsewhere = page(site, Reply(302, "", {"Location": site.url("/login")}))
+    assert check_link(elsewhere, KINDS, False, settings).outcome == CheckOutcome.ONLINE
+
+
+def test_an_expired_signed_link_is_unknown_and_asks_for_a_fresh_link(
+    settings: Settings, site: FakePlatform
+) -> None:
+    path = f"/attachments/{uuid.uuid4().hex[:8]}/photo.jpg"
+    site.script(path, Reply(404, "This content is no longer available."))
+    expired = f"{site.url(path)}?ex={0x65A00000:x}&is=659e0000&hm=ab12"  # January 2024
+    seen = check_link(expired, KINDS, False, settings)
+    assert seen.outcome == CheckOutcome.UNKNOWN
+    assert "the link expired on 2024-01-11" in seen.reason
+    assert "ask for a fresh link" in seen.reason
+    # Still valid (expires in 2100), the same 404 is the platform's: removed.
+    valid = f"{site.url(path)}?ex={4102444800:x}&is=659e0000&hm=ab12"
+    assert check_link(valid, KINDS, False, settings).outcome == CheckOutcome.REMOVED
+    # A value that is not a time says nothing about expiry: the 404 rule decides.
+    garbled = f"{site.url(path)}?ex=zz"
+    assert check_link(garbled, KINDS, False, settings).outcome == CheckOutcome.REMOVED
+
+
+def test_for_a_minor_a_status_that_a_private_page_could_share_is_unknown(
+    settings: Settings, site: FakePlatform
+) -> None:
+    private_or_gone = [
+        RemovalRule(means=Means.GONE, redirected_to=["/removed.png"]),
+        RemovalRule(means=Means.PRIVATE, body_contains=["This video is private"]),
+    ]
+    site.script("/removed.png", Reply(200, "PNG"))
+    moved = page(site, Reply(302, "", {"Location": site.url("/removed.png")}))
+    seen = check_link(moved, private_or_gone, True, settings)
+    assert seen.outcome == CheckOutcome.UNKNOWN
+    assert "only the page could tell whether the content is private" in seen.reason
+    # The adult's case reads the placeholder's page, finds no private wording: removed.
+    assert check_link(moved, private_or_gone, False, settings).outcome == CheckOutcome.REMOVED
+
+
+def test_a_5xx_is_unknown_even_where_a_rule_lists_its_status(
+    settings: Settings, site: FakePlatform
+) -> None:
+    odd = [RemovalRule(means=Means.GONE, status=[503])]
+    seen = check_link(page(site, Reply(503, "")), odd, False, settings)
+    assert seen.outcome == CheckOutcome.UNKNOWN
