@@ -247,6 +247,18 @@ channels:
 escalation:
   - {name: "the EU legal representative of Escalating", to: "legal@representative.example"}
 """,
+    # Escalates past its own inbox to the Digital Services Coordinator of the victim's country.
+    "regulated": """
+name: Regulated
+domains: ["regulated.example"]
+deadline_hours: 48
+legal_bases: [dsa, terms]
+channels:
+  - type: email
+    to: ncii@regulated.example
+escalation:
+  - dsa_coordinator: victims_country
+""",
     "brokenmail": """
 name: Brokenmail
 domains: ["brokenmail.example"]

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -86,7 +87,14 @@ def _member_state(code: str) -> str:
     return code
 
 
-MemberState = Annotated[str, AfterValidator(_member_state)]
+def _not_yes_or_no(code: object) -> object:
+    if isinstance(code, bool):
+        # YAML 1.1 reads NO (Norway), YES, ON and OFF as true or false.
+        raise ValueError("a country code YAML read as yes or no: put it in quotes ('NO')")
+    return code
+
+
+MemberState = Annotated[str, BeforeValidator(_not_yes_or_no), AfterValidator(_member_state)]
 
 
 class Programme(_Strict):

@@ -73,7 +73,8 @@ class RemovalRule(BaseModel):
     # deleted image's link to a placeholder picture answered with 200).
     redirected_to: list[Phrase] = []
     # A query parameter of the link that holds its expiry time as hexadecimal Unix seconds
-    # (Discord's signed attachment links, ``ex``): fires once that time has passed.
+    # (Discord's signed attachment links, ``ex``): fires once that time has passed, or when
+    # the link has no such parameter (an unsigned link is answered like an expired one).
     expires_param: Annotated[str, AfterValidator(_a_query_parameter)] | None = None
     # Where the wording or the behaviour was read, and what is not verified about it.
     source: str | None = None

@@ -1,7 +1,8 @@
 """What a platform file may say: the schema every file in ``platforms/`` is validated against.
 
 Platforms are data. A broken file is refused with a message that names the file and the
-field, so whoever edits it can fix it without reading Python.
+field, so whoever edits it can fix it without reading Python. The channels' part is
+``takedown.catalogue.channel_schema``; the removal rules', ``takedown.catalogue.removal_rules``.
 """
 
 from __future__ import annotations
@@ -10,163 +11,46 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from jinja2 import TemplateSyntaxError
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from takedown.catalogue.channel_schema import (
+    ChannelConfig,
+    EmailChannel,
+    ManualChannel,
+    WebformChannel,
 )
+from takedown.catalogue.countries import EU, EU_COUNTRIES
+from takedown.catalogue.removal_rules import DEFAULT_RULES, RemovalRule
+from takedown.catalogue.values import (
+    LANGUAGES,
+    EmailAddress,
+    Hours,
+    LegalBasisId,
+    OneLine,
+    Strict,
+    WebAddress,
+)
+from takedown.safety.safetext import shown
 
-from takedown.catalogue.countries import EU, EU_COUNTRIES, country_problem, covers
-from takedown.catalogue.removal_rules import DEFAULT_RULES, HttpStatus, RemovalRule
-from takedown.safety.safetext import email_problem, line_problem, shown
-from takedown.safety.sandbox import compile_field
-
-LANGUAGES = ("en", "fi", "sv", "de")
-
-
-# The laws and policies a notice can invoke; each is described in legal/bases.yaml.
-LegalBasisId = Literal["dsa", "take_it_down", "dmca", "terms"]
-
-
-class _Strict(BaseModel):
-    # A misspelt key is an error, not a silently ignored line.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# A channel only for real, or only for AI-made material (e.g. a search engine's separate
-# form for sexual deepfakes); a channel without it takes both.
-ContentKind = Literal["real", "synthetic"]
-
-
-def _country(value: str) -> str:
-    problem = country_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-Country = Annotated[str, AfterValidator(_country)]
-
-
-class _Routed(_Strict):
-    """Which requests a channel takes: by the material, by the notice's legal basis, by the
-    victim's country. A condition left out takes every request."""
-
-    for_content: ContentKind | None = None
-    # X, say, takes EU notices under the DSA through one form and TAKE IT DOWN Act requests
-    # from the US through another.
-    for_bases: list[LegalBasisId] | None = Field(default=None, min_length=1)
-    # ISO 3166 codes, or EU for the Member States.
-    for_countries: list[Country] | None = Field(default=None, min_length=1)
-
-    def takes(self, *, synthetic: bool, basis: str, country: str | None) -> bool:
-        kind = "synthetic" if synthetic else "real"
-        return (
-            self.for_content in (None, kind)
-            and (self.for_bases is None or basis in self.for_bases)
-            and (self.for_countries is None or covers(self.for_countries, country))
-        )
-
-
-def _web_address(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value) or line_problem(value) or " " in value:
-        raise ValueError(f"{shown(value)} is not an http:// or https:// address")
-    return value
-
-
-def _email_address(value: str) -> str:
-    problem = email_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _one_line(value: str) -> str:
-    # Names reach notices' subjects, and so email headers.
-    problem = line_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-WebAddress = Annotated[str, AfterValidator(_web_address)]
-
-
-EmailAddress = Annotated[str, AfterValidator(_email_address)]
-
-
-OneLine = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_one_line)]
-
-
-# A deadline beyond a year is a typing mistake, and an infinite one cannot be computed.
-Hours = Annotated[float, Field(gt=0, le=366 * 24, allow_inf_nan=False)]
-
-
-class SuccessRule(_Strict):
-    status: list[HttpStatus] = Field(default=[200], min_length=1)
-    ticket_pattern: str | None = None
-
-    @field_validator("ticket_pattern")
-    @classmethod
-    def _compiles_with_a_group(cls, pattern: str | None) -> str | None:
-        if pattern is None:
-            return None
-        try:
-            compiled = re.compile(pattern)
-        except re.error as error:
-            raise ValueError(f"not a valid regular expression: {error}") from None
-        if compiled.groups < 1:
-            raise ValueError("needs a group in parentheses: group 1 is the ticket")
-        return pattern
-
-
-class WebformChannel(_Routed):
-    type: Literal["webform"]
-    form_url: WebAddress | None = None
-    submit_url: WebAddress
-    fields: dict[str, str] = Field(min_length=1)
-    success: SuccessRule = SuccessRule()
-
-    @field_validator("fields")
-    @classmethod
-    def _fields_are_templates(cls, fields: dict[str, str]) -> dict[str, str]:
-        for name, expression in fields.items():
-            try:
-                compile_field(expression)
-            except TemplateSyntaxError as error:
-                # str(error) spans lines (it quotes the source); the message and line do not.
-                raise ValueError(
-                    f"field {shown(name)} is not a valid template: {error.message} "
-                    f"(line {error.lineno})"
-                ) from None
-        return fields
-
-
-class EmailChannel(_Routed):
-    type: Literal["email"]
-    to: EmailAddress
-
-
-class ManualChannel(_Routed):
-    """A logged-in or CAPTCHA-protected form: a caseworker submits the prepared package."""
-
-    type: Literal["manual"]
-    url: WebAddress
-    instructions: list[str] = []
-    fields: dict[str, str] = {}
-
-
-ChannelConfig = Annotated[
-    WebformChannel | EmailChannel | ManualChannel, Field(discriminator="type")
+# Re-exported: what the rest of takedown reads a platform file as.
+__all__ = [
+    "LANGUAGES",
+    "ChannelConfig",
+    "CoordinatorStep",
+    "EmailAddress",
+    "EmailChannel",
+    "EscalationStep",
+    "EscalationTarget",
+    "LegalBasisId",
+    "ManualChannel",
+    "Platform",
+    "ProgrammeId",
+    "WebAddress",
+    "WebformChannel",
 ]
 
 
-class EscalationTarget(_Strict):
+class EscalationTarget(Strict):
     """Who to write to when the platform lets its deadline pass: its EU legal representative
     or DSA contact point, its host, its regulator."""
 
@@ -174,7 +58,7 @@ class EscalationTarget(_Strict):
     to: EmailAddress
 
 
-class CoordinatorStep(_Strict):
+class CoordinatorStep(Strict):
     """A complaint to the Digital Services Coordinator of the victim's own country (DSA
     Article 53), taken from ``legal/coordinators.yaml``; skipped outside the EU."""
 
@@ -199,7 +83,7 @@ def _removal_rules(value: object) -> object:
     return value
 
 
-class Platform(_Strict):
+class Platform(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: OneLine
     # A search engine can de-index a result; the content stays where it is hosted.
@@ -210,17 +94,19 @@ class Platform(_Strict):
     checked: date | None = None
     # Facts of this file that rest on third-party copies or could not be checked at their
     # source: what a caseworker should double-check (shown in every manual package).
-    unverified: list[OneLine] = []
+    unverified: list[OneLine] = Field(default_factory=list)
     # The laws and policies this platform must honour; the notice invokes one of them.
     legal_bases: list[LegalBasisId] = Field(default=["terms"], min_length=1)
-    hash_programmes: list[ProgrammeId] = []
+    hash_programmes: list[ProgrammeId] = Field(default_factory=list)
     domains: list[str] = Field(min_length=1)
     deadline_hours: Hours
     channels: list[ChannelConfig] = Field(min_length=1)
     removed_when: Annotated[
-        list[RemovalRule], BeforeValidator(_removal_rules), Field(min_length=1)
-    ] = list(DEFAULT_RULES)
-    escalation: list[EscalationStep] = []
+        list[RemovalRule],
+        BeforeValidator(_removal_rules),
+        Field(min_length=1, default_factory=lambda: list(DEFAULT_RULES)),
+    ]
+    escalation: list[EscalationStep] = Field(default_factory=list)
     notice_language: Literal["en", "fi", "sv", "de"] = "en"
 
     def channel_order(

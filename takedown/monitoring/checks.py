@@ -52,11 +52,14 @@ def _phrases_in_body(
     return found
 
 
-def expiry_of(url: str, parameter: str) -> datetime | None:
-    """When a signed link expires, from its query parameter of hexadecimal Unix seconds."""
+def expiry_of(url: str, parameter: str) -> datetime | str | None:
+    """When a signed link expires, from its query parameter of hexadecimal Unix seconds;
+    ``"unsigned"`` when it has none; None when the value is not a time."""
     values = parse_qs(urlsplit(url).query).get(parameter)
+    if not values:
+        return "unsigned"
     try:
-        return datetime.fromtimestamp(int(values[-1], 16), UTC) if values else None
+        return datetime.fromtimestamp(int(values[-1], 16), UTC)
     except (ValueError, OverflowError, OSError):
         return None  # not a time: the rule cannot tell
 
@@ -77,9 +80,13 @@ def _without_body(
         seen.append(f"redirected to an address with {hit!r}")
     if rule.expires_param:
         expiry = expiry_of(url, rule.expires_param)
-        if expiry is None or expiry > now:
+        if expiry == "unsigned":
+            # A link copied without its signature is answered like an expired one.
+            seen.append(f"the link has no {rule.expires_param!r} expiry (an unsigned link)")
+        elif isinstance(expiry, datetime) and expiry <= now:
+            seen.append(f"the link expired on {expiry:%Y-%m-%d %H:%M} UTC")
+        else:
             return None
-        seen.append(f"the link expired on {expiry:%Y-%m-%d %H:%M} UTC")
     return ", ".join(seen)
 
 

@@ -60,11 +60,15 @@ def queued_case(settings: Settings, urls: list[str], **fields: object) -> Queued
 
 
 def sent_request(
-    settings: Settings, url: str = "https://mailsite.example/p/1", deadline_hours: float = 48
+    settings: Settings,
+    url: str = "https://mailsite.example/p/1",
+    deadline_hours: float = 48,
+    **fields: object,
 ) -> tuple[str, str]:
     """A request recorded as sent a moment ago, as a worker records a delivery, with a
-    deadline ``deadline_hours`` from now: (link id, request id)."""
-    queued = queued_case(settings, [url])
+    deadline ``deadline_hours`` from now: (link id, request id). ``fields`` change the
+    case (``country="FI"``)."""
+    queued = queued_case(settings, [url], **fields)
     with session_scope() as session:
         request = session.get_one(RemovalRequest, queued.request_ids[0])
         move(session, request, RequestState.SENDING, "test")

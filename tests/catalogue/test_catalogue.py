@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from takedown.catalogue.bases import choose_basis
+from takedown.catalogue.legal import Facts, legal_for
 from takedown.catalogue.platforms import Catalogue
-from takedown.catalogue.schema import ManualChannel
+from takedown.catalogue.schema import CoordinatorStep, EscalationTarget, ManualChannel
 from takedown.config import Settings, bundled_dir
 from takedown.notices.samples import rehearse
 from takedown.testing.processes import TAKEDOWN
@@ -119,3 +121,67 @@ def test_ai_made_images_go_to_the_search_engines_deepfake_form() -> None:
     assert isinstance(deepfake_form, ManualChannel)
     assert deepfake_form.url.endswith("/answer/9116649")
     assert real != fake
+
+
+LEGAL = legal_for(bundled_dir("legal"))
+
+
+@pytest.mark.parametrize(
+    ("facts", "basis", "form"),
+    [
+        # An EU victim: X's notice form under the Digital Services Act.
+        (Facts("FI"), "dsa", "https://help.x.com/forms/dsa/report"),
+        # A US victim: the TAKE IT DOWN Act form X offers to users in the US.
+        (Facts("US"), "take_it_down", "/forms/safety-and-sensitive-content/take-it-down"),
+        # Anyone else: X's form is for the US, so X's own policy, through its global route.
+        (Facts("CA"), "terms", "/rules-and-policies/personal-information"),
+        # An AI-made image of an adult in Germany: no German ground, no US form: X's policy.
+        (Facts("DE", synthetic=True), "terms", "/rules-and-policies/personal-information"),
+    ],
+)
+def test_x_gets_each_victims_notice_through_the_channel_for_its_law_and_country(
+    facts: Facts, basis: str, form: str
+) -> None:
+    x = CATALOGUE.get("x")
+    chosen = choose_basis(facts, x, LEGAL)
+    assert chosen.basis == basis
+    (index,) = x.channel_order(synthetic=facts.synthetic, basis=basis, country=facts.country)
+    channel = x.channels[index]
+    assert isinstance(channel, ManualChannel)
+    assert channel.url.endswith(form)
+
+
+def test_no_platform_escalates_every_victim_to_one_countrys_regulator() -> None:
+    # Under DSA Article 53 the victim complains to their own country's coordinator.
+    for platform in PLATFORMS:
+        for entry in platform.escalation:
+            if isinstance(entry, EscalationTarget):
+                assert entry.to not in COORDINATOR_ADDRESSES, platform.id
+        if "dsa" in platform.legal_bases:
+            assert any(isinstance(e, CoordinatorStep) for e in platform.escalation), platform.id
+
+
+COORDINATOR_ADDRESSES = {
+    "usersupport@cnam.ie",
+    "kirjaamo@traficom.fi",
+    "klachtdsa@bipt.be",
+    *(c.email for c in LEGAL.coordinators.values() if c.email),
+}
+
+
+def test_platforms_that_take_part_in_stopncii_say_so_and_where_that_is_read() -> None:
+    taking_part = {p.id for p in PLATFORMS if "stopncii" in p.hash_programmes}
+    # Named by SWGfL (which runs StopNCII.org) and Aylo's newsroom; Bing and Google Search by
+    # the press (each file's `unverified` says so).
+    assert {"facebook", "instagram", "threads", "tiktok", "reddit", "onlyfans", "aylo",
+            "snapchat", "bing", "google-search"} == taking_part  # fmt: skip
+    for platform in PLATFORMS:
+        if platform.hash_programmes:
+            # Neither programme's own list could be read: each file says where it is stated.
+            assert any("StopNCII" in doubt for doubt in platform.unverified), platform.id
+
+
+def test_every_file_that_rests_on_third_party_copies_says_what_is_unverified() -> None:
+    for platform_id in ("aylo", "bing", "onlyfans", "threads", "twitch", "xhamster", "xvideos",
+                        "facebook"):  # fmt: skip
+        assert CATALOGUE.get(platform_id).unverified, platform_id

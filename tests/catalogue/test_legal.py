@@ -12,7 +12,8 @@ import pytest
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
 from takedown.catalogue.bases import choose_basis
-from takedown.catalogue.legal import Facts, legal_for
+from takedown.catalogue.countries import EU_COUNTRIES
+from takedown.catalogue.legal import Facts, legal_for, load_legal
 from takedown.catalogue.platforms import catalogue_for
 from takedown.catalogue.schema import Platform
 from takedown.config import Settings, bundled_dir
@@ -230,3 +231,40 @@ def test_broken_legal_data_is_refused_in_one_line_naming_the_file_and_the_key(
         legal_for(legal)
     assert str(refused.value) == f"{legal / file}: {message}"
     assert "\n" not in str(refused.value)
+
+
+def test_the_coordinators_table_has_every_member_state_each_with_its_source() -> None:
+    assert sorted(LEGAL.coordinators) == sorted(EU_COUNTRIES)
+    for country, coordinator in LEGAL.coordinators.items():
+        assert coordinator.source.startswith("https://"), country
+        # No channel without words on it: where none was verified, the note says why.
+        if not (coordinator.email or coordinator.complaint_form):
+            assert coordinator.note, country
+    # The addresses a follow-up is emailed to are those the coordinators publish for it.
+    emailed = {c: k.email for c, k in LEGAL.coordinators.items() if k.email}
+    assert emailed == {"IE": "usersupport@cnam.ie", "PT": "dsc@anacom.pt",
+                       "SI": "info.box@akos-rs.si"}  # fmt: skip
+
+
+def test_the_coordinator_is_the_victims_countrys_and_none_outside_the_eu() -> None:
+    finnish = LEGAL.coordinator_of("FI")
+    assert finnish is not None
+    assert "Traficom" in finnish.name
+    assert LEGAL.coordinator_of("US") is None
+    assert LEGAL.coordinator_of(None) is None
+
+
+def test_a_coordinator_outside_the_eu_or_with_a_bad_address_is_refused(tmp_path: Path) -> None:
+    legal = tmp_path / "legal"
+    shutil.copytree(bundled_dir("legal"), legal)
+    path = legal / "coordinators.yaml"
+    entry = "  name: X\n  source: https://x.example/\n  checked: 2026-12-06\n"
+    path.write_text("'NO':\n" + entry, encoding="utf-8")
+    with pytest.raises(DataFileError, match="'NO' is not a Member State"):
+        load_legal(legal)
+    path.write_text("NO:\n" + entry, encoding="utf-8")  # YAML reads it as false
+    with pytest.raises(DataFileError, match="put it in quotes"):
+        load_legal(legal)
+    path.write_text("FI:\n" + entry + "  email: not-an-address\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"FI\.email"):
+        load_legal(legal)

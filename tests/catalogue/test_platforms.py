@@ -198,3 +198,90 @@ def test_a_link_matches_its_domain_or_a_subdomain_and_the_longest_domain_wins(
     )
     match = catalogue.match(url)
     assert (match.id if match else None) == expected
+
+
+def test_the_old_removed_when_mapping_is_refused_with_the_way_to_the_new_one(
+    tmp_path: Path,
+) -> None:
+    old = VALID.split("removed_when:")[0] + "removed_when: {status: [404, 410]}\n"
+    with pytest.raises(DataFileError) as refused:
+        load_platform(write(tmp_path, "fotogram", old))
+    assert "removed_when: is a list of rules now, each saying what it is evidence of" in str(
+        refused.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "why"),
+    [
+        ("{means: gone, status: [200]}", "needs body_contains or redirected_to as well"),
+        ("{means: gone}", "needs at least one of status, body_contains"),
+        ("{means: removed, status: [404]}", "removed_when.0.means"),
+        ("{means: gone, expires_param: ex, status: [404]}", "use it with means: expired"),
+        ("{means: expired, expires_param: ex}", "needs the status an expired link"),
+        ("{means: expired, expires_param: 'e x', status: [404]}", "not the name of a query"),
+        ("{means: gone, body_contains: ['']}", "not a phrase of one line"),
+    ],
+)
+def test_a_removal_rule_that_could_mislead_is_refused(tmp_path: Path, rule: str, why: str) -> None:
+    text = VALID.split("removed_when:")[0] + f"removed_when:\n  - {rule}\n"
+    with pytest.raises(DataFileError, match=why):
+        load_platform(write(tmp_path, "fotogram", text))
+
+
+ROUTED = """\
+id: routed
+name: Routed
+legal_bases: [dsa, take_it_down, terms]
+domains: ["routed.example"]
+deadline_hours: 48
+channels:
+  - {type: manual, for_bases: [dsa], url: "https://routed.example/dsa"}
+  - {type: manual, for_bases: [take_it_down], for_countries: [US], url: "https://routed.example/tida"}
+  - {type: manual, for_bases: [terms], url: "https://routed.example/report"}
+"""
+
+
+def test_channels_are_chosen_by_the_notices_basis_and_the_victims_country(
+    tmp_path: Path,
+) -> None:
+    routed = load_platform(write(tmp_path, "routed", ROUTED))
+
+    def order(basis: str, country: str | None) -> list[int]:
+        return routed.channel_order(synthetic=False, basis=basis, country=country)
+
+    assert order("dsa", "FI") == [0]
+    assert order("take_it_down", "US") == [1]
+    assert order("take_it_down", "CA") == []  # the form is the US's only
+    assert order("terms", "CA") == [2]
+    assert order("terms", None) == [2]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        # No channel for the platform's own policy in some country: refused.
+        (("for_bases: [terms]", "for_bases: [terms], for_countries: [EU]"),
+         "channels: none takes real material under terms for a victim in US"),
+        (("for_countries: [US]", "for_countries: [XX]"), "'XX' is not an ISO 3166 country"),
+        (("legal_bases: [dsa, take_it_down, terms]", "legal_bases: [take_it_down, terms]"),
+         "channels.0.for_bases: dsa is not one of this platform's legal_bases"),
+        (("for_bases: [take_it_down]", "for_bases: [terms]"),
+         "channels.2: never used for real material under terms for a victim in US"),
+    ],
+)  # fmt: skip
+def test_routes_that_leave_a_request_without_a_channel_are_refused(
+    tmp_path: Path, change: tuple[str, str], why: str
+) -> None:
+    with pytest.raises(DataFileError, match=why):
+        load_platform(write(tmp_path, "routed", ROUTED.replace(*change)))
+
+
+def test_a_basis_no_channel_takes_is_refused(tmp_path: Path) -> None:
+    text = ROUTED.replace("for_bases: [dsa]", "for_bases: [terms]").replace(
+        '  - {type: manual, for_bases: [terms], url: "https://routed.example/report"}\n', ""
+    )
+    with pytest.raises(
+        DataFileError, match="legal_bases: no channel takes real material under dsa"
+    ):
+        load_platform(write(tmp_path, "routed", text))

@@ -194,6 +194,10 @@ def test_an_expired_signed_link_is_unknown_and_asks_for_a_fresh_link(
     # A value that is not a time says nothing about expiry: the 404 rule decides.
     garbled = f"{site.url(path)}?ex=zz"
     assert check_link(garbled, KINDS, False, settings).outcome == CheckOutcome.REMOVED
+    # A link without its signature is answered like an expired one: unknown too.
+    unsigned = check_link(site.url(path), KINDS, False, settings)
+    assert unsigned.outcome == CheckOutcome.UNKNOWN
+    assert "the link has no 'ex' expiry (an unsigned link)" in unsigned.reason
 
 
 def test_for_a_minor_a_status_that_a_private_page_could_share_is_unknown(

@@ -103,3 +103,71 @@ def test_the_preview_of_a_follow_up_is_the_follow_up_that_will_be_sent(
         preview = preview_notice(session, request, environment, actor=TEST_ACTOR)
     assert preview.notice.subject.startswith("Follow-up: removal request TD-")
     assert "their reference T-1" in preview.notice.body
+
+
+def overdue_to_the_coordinator(settings: Settings, country: str | None) -> list[RemovalRequest]:
+    """A sent request to Regulated, past its deadline and past its follow-up's: the
+    follow-ups, by step."""
+    url = f"https://regulated.example/p/{uuid.uuid4().hex[:8]}"
+    first = sent_request(settings, url, country=country)[1]
+    with session_scope() as session:
+        sweep(session, settings, utcnow() + timedelta(hours=49))
+    (own,) = follow_ups(first)
+    assert deliver(own.id) is False
+    with session_scope() as session:
+        sweep(session, settings, utcnow() + timedelta(hours=49 * 2))
+    return sorted(follow_ups(first), key=lambda r: r.escalation_step or 0)
+
+
+def test_the_coordinator_written_to_is_that_of_the_victims_country_by_its_published_address(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    # Ireland's coordinator publishes an address for complaints (legal/coordinators.yaml).
+    _, coordinator = overdue_to_the_coordinator(environment, "IE")
+    assert (coordinator.escalation_step, coordinator.channel) == (1, "email")
+    assert deliver(coordinator.id) is False
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, coordinator.id)
+        assert request.state == RequestState.SENT
+        url = request.item.url
+    (mail,) = [m for m in smtp.to("usersupport@cnam.ie") if url in m.message.get_content()]
+    body = mail.message.get_content()
+    assert "Coimisiún na Meán (Media Commission), the Digital Services Coordinator of Ireland" in (
+        body
+    )
+    assert "their reference T-1" in body  # it cites the first report, never resends it
+
+
+def test_a_coordinator_without_a_published_address_gets_a_package_for_its_complaint_form(
+    environment: Settings,
+) -> None:
+    _, coordinator = overdue_to_the_coordinator(environment, "DE")
+    assert coordinator.channel == "manual"
+    deliver(coordinator.id)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, coordinator.id)
+        assert request.state == RequestState.AWAITING_CASEWORKER
+        package = request.package or ""
+    assert "Open https://www.dsc.bund.de/DSC/DE/3Verbraucher/3VB/start.html" in package
+    assert "Article 53 of the Digital Services Act" in package
+    assert "the Digital Services Coordinator of Germany" in package
+    # A regulator's form is not the platform's: the platform file's doubts are not shown.
+    assert "Not verified in takedown's file" not in package
+
+
+def test_finland_has_no_verified_complaint_channel_so_the_package_says_so(
+    environment: Settings,
+) -> None:
+    _, coordinator = overdue_to_the_coordinator(environment, "FI")
+    deliver(coordinator.id)
+    with session_scope() as session:
+        package = session.get_one(RemovalRequest, coordinator.id).package or ""
+    assert "Traficom" in package
+    assert "takedown has no verified complaint address or form for this coordinator" in package
+
+
+def test_outside_the_eu_there_is_no_coordinator_to_write_to(environment: Settings) -> None:
+    (own,) = overdue_to_the_coordinator(environment, "US")
+    assert own.escalation_step == 0
+    with session_scope() as session:
+        assert session.get_one(RemovalRequest, own.id).state == RequestState.OVERDUE
