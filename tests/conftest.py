@@ -259,6 +259,31 @@ channels:
 escalation:
   - dsa_coordinator: victims_country
 """,
+    # Takes part in StopNCII.org and Take It Down, as several real platforms do.
+    "hashsite": """
+name: Hashsite
+domains: ["hashsite.example"]
+deadline_hours: 48
+hash_programmes: [stopncii, take_it_down]
+channels:
+  - type: email
+    to: ncii@hashsite.example
+""",
+    # An EU notice goes to its DSA form (by hand), any other to its inbox.
+    "routedsite": """
+name: Routedsite
+domains: ["routedsite.example"]
+deadline_hours: 48
+legal_bases: [dsa, terms]
+unverified: ["The labels of the DSA form were not verified."]
+channels:
+  - type: manual
+    for_bases: [dsa]
+    url: https://routedsite.example/dsa
+  - type: email
+    for_bases: [terms]
+    to: ncii@routedsite.example
+""",
     "brokenmail": """
 name: Brokenmail
 domains: ["brokenmail.example"]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from takedown.cases.requests import mark_sent, package_of
+from takedown.cases.requests import change_basis, confirm_removed, mark_sent, package_of
 from takedown.config import Settings
 from takedown.delivery.deliver import deliver
 from takedown.delivery.lifecycle import move
-from takedown.errors import Conflict
+from takedown.errors import Conflict, InputError
 from takedown.store.audit import history
 from takedown.store.db import session_scope
-from takedown.store.models import RemovalRequest
+from takedown.store.models import Notification, RemovalRequest
 from takedown.store.states import RequestState
-from takedown.testing.cases import TEST_ACTOR, queued_case
+from takedown.testing.cases import TEST_ACTOR, queued_case, sent_request
+from takedown.testing.smtp_sink import SmtpSink
 
 
 def test_a_request_whose_platform_file_was_removed_can_still_be_marked_sent(
@@ -52,3 +54,55 @@ def test_a_manual_package_is_shown_once_there_is_one_and_each_viewing_is_audited
     with session_scope() as session:
         viewed = [e for e in history(session, case_id) if e.action == "package viewed"]
     assert [(e.actor, e.request) for e in viewed] == [(TEST_ACTOR, request_id)]
+
+
+def test_an_eu_notice_takes_the_dsa_form_and_another_basis_the_platforms_inbox(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    (request_id,) = queued_case(
+        environment, ["https://routedsite.example/p/1"], country="FI"
+    ).request_ids
+    assert deliver(request_id, environment) is False
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        assert (request.legal_basis, request.state) == ("dsa", "awaiting_caseworker")
+        package = request.package or ""
+    assert "Open https://routedsite.example/dsa" in package
+    # What the platform file could not verify is in front of the caseworker.
+    assert "Not verified in takedown's file for Routedsite; check it here:" in package
+    assert "The labels of the DSA form were not verified." in package
+
+    # Under the platform's own policy instead, the notice goes to its inbox, freshly written.
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        change_basis(session, request, "terms", environment, actor=TEST_ACTOR)
+        assert (request.state, request.channel) == ("queued", "email")
+    assert deliver(request_id, environment) is False
+    assert [m for m in smtp.to("ncii@routedsite.example") if "routedsite.example/p/1" in (
+        m.message.get_content())]  # fmt: skip
+
+
+def test_a_caseworker_confirms_a_removal_a_check_cannot_see_and_the_victim_is_told(
+    environment: Settings,
+) -> None:
+    _, request_id = sent_request(environment, "https://mailsite.example/p/hidden")
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        with pytest.raises(InputError, match="'guessed' is not one of: platform-answered"):
+            confirm_removed(session, request, "guessed", actor=TEST_ACTOR)
+        confirm_removed(session, request, "platform-answered", actor=TEST_ACTOR)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        assert (request.state, request.item.status) == ("removed", "removed")
+        case_id = request.item.case_id
+        events = session.scalars(
+            select(Notification.event)
+            .where(Notification.case_id == case_id)
+            .order_by(Notification.id)
+        )
+        assert list(events) == ["requests_sent", "all_removed"]
+        confirmed = [e for e in history(session, case_id) if e.action == "removal confirmed"]
+        assert [(e.actor, e.detail) for e in confirmed] == [(TEST_ACTOR, "platform-answered")]
+        # Done once: the request is no longer one that waits for its removal.
+        with pytest.raises(Conflict, match="mark-removed is only for requests that are"):
+            confirm_removed(session, request, "seen-signed-in", actor=TEST_ACTOR)

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -423,3 +423,70 @@ def test_the_catalogue_is_checked_on_a_fresh_install_with_a_marked_stand_in_noti
     assert "FAIL" not in linted.stdout
     # What really needs the organisation names the settings, not a platform file.
     refused(takedown("worker", **unset), "TAKEDOWN_NOTIFIER_NAME and TAKEDOWN_NOTIFIER_EMAIL must")
+
+
+def test_queue_points_out_stopncii_once_per_case_for_the_platforms_that_take_part(
+    takedown: Run,
+) -> None:
+    case_id = new_case(takedown)
+    takedown("case", "add-urls", case_id, "https://hashsite.example/p/1")
+    first = takedown("queue", case_id)
+    assert first.returncode == 0, first.stderr
+    text = " ".join(first.stdout.split())
+    assert "StopNCII.org (https://stopncii.org/): Hashsite take part." in text
+    assert "The image is never uploaded." in text
+    takedown("case", "add-urls", case_id, "https://hashsite.example/p/2")
+    again = json.loads(takedown("queue", case_id, "--json").stdout)
+    assert len(again["queued"]) == 1
+    assert again["hash_programme"] is None  # said once, when the case was first queued
+
+
+def test_mark_removed_records_a_removal_a_check_cannot_see(takedown: Run) -> None:
+    case_id, request = sent_by_hand_to_an_abuse_contact(takedown)
+    wrong = takedown("mark-removed", request["id"], "--because", "hunch")
+    refused(wrong, "Invalid value for '--because'")
+    done = takedown("mark-removed", request["id"][:8], "--because", "platform-answered")
+    assert done.returncode == 0, done.stderr
+    assert "still watched in case it comes back" in " ".join(done.stdout.split())
+    (item,) = json.loads(takedown("status", case_id, "--json").stdout)["items"]
+    assert (item["status"], item["requests"][0]["state"]) == ("removed", "removed")
+    audit = takedown("audit", case_id).stdout
+    assert "removal confirmed" in audit
+    refused(
+        takedown("mark-removed", request["id"], "--because", "platform-answered"),
+        "mark-removed is only for requests that are",
+    )
+
+
+def test_platforms_check_stale_lists_the_files_due_for_a_review(
+    takedown: Run, tmp_path: Path
+) -> None:
+    directory = tmp_path / "review"
+    directory.mkdir()
+    for name in ("discord", "mega"):
+        (directory / f"{name}.yaml").write_text(
+            (bundled_dir("platforms") / f"{name}.yaml").read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
+    discord = directory / "discord.yaml"
+    discord.write_text(
+        discord.read_text(encoding="utf-8").replace(
+            "checked: 2026-12-06", f"checked: {date.today().isoformat()}"
+        ),
+        encoding="utf-8",
+    )
+    mega = directory / "mega.yaml"
+    mega.write_text(
+        mega.read_text(encoding="utf-8").replace("checked: 2026-11-22", "checked: 2025-01-31"),
+        encoding="utf-8",
+    )
+    fresh = takedown(
+        "platforms", "check", "--stale", "100000", TAKEDOWN_PLATFORMS_DIR=str(directory)
+    )
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "Every file was checked at its source in the last 100000 days." in fresh.stdout
+    due = takedown("platforms", "check", "--stale", TAKEDOWN_PLATFORMS_DIR=str(directory))
+    assert due.returncode == 1
+    text = " ".join(due.stdout.split())
+    assert "mega.yaml: last checked 2025-01-31; read https://help.mega.io/" in text
+    assert "discord.yaml" not in text  # checked today

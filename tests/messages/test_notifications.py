@@ -195,3 +195,63 @@ def test_a_stored_address_that_would_inject_a_header_fails_and_nothing_is_sent(
             "failed",
             "the To header must not contain line breaks or control characters",
         )
+
+
+HASHING = ["https://hashsite.example/p/secret-3", "https://mailsite.example/p/secret-4"]
+
+
+def hashing_case(settings: Settings, language: str = "en", **fields: object) -> tuple[str, str]:
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.org"
+    with session_scope() as session:
+        case = open_test_case(session, victim_email=victim, language=language, **fields)
+        add_links(session, case, HASHING, catalogue_for(settings.platforms_dir), actor=TEST_ACTOR)
+        return case.id, victim
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "take part in StopNCII.org"),
+        ("fi", "mukana StopNCII.org -palvelussa"),
+        ("sv", "deltar i StopNCII.org"),
+        ("de", "nehmen an StopNCII.org teil"),
+    ],
+)
+def test_the_first_message_about_sent_requests_tells_of_stopncii_once_without_naming_anyone(
+    environment: Settings, smtp: SmtpSink, language: str, words: str
+) -> None:
+    case_id, victim = hashing_case(environment, language)
+    tell(case_id, "requests_sent")
+    assert send_due(environment) == 1
+    (first,) = inbox(smtp, victim)
+    body = first.message.get_content()
+    assert words in body
+    assert "Hashsite" not in body  # which platforms take part would say where to look
+    # Requests sent again later (a reappearance, a new link): not told a second time.
+    tell(case_id, "requests_sent")
+    assert send_due(environment, utcnow() + timedelta(days=1)) == 1
+    second = inbox(smtp, victim)[1].message.get_content()
+    assert "StopNCII" not in second
+
+
+def test_a_childs_case_is_told_of_take_it_down_instead(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    case_id, victim = hashing_case(environment, minor=True)
+    tell(case_id, "requests_sent")
+    send_due(environment)
+    body = inbox(smtp, victim)[0].message.get_content()
+    assert "Take It Down (NCMEC)" in body
+    assert "under 18" in body
+    assert "StopNCII" not in body
+
+
+def test_a_case_on_no_platform_that_takes_part_hears_of_no_programme(
+    environment: Settings, smtp: SmtpSink
+) -> None:
+    case_id, victim = new_case(environment, "en")
+    tell(case_id, "requests_sent")
+    send_due(environment)
+    body = inbox(smtp, victim)[0].message.get_content()
+    assert "StopNCII" not in body
+    assert "Take It Down" not in body
