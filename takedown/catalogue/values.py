@@ -4,6 +4,7 @@ hours, countries, legal bases. Each refuses a bad value with words a person can 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -28,44 +29,35 @@ class Strict(BaseModel):
 ContentKind = Literal["real", "synthetic"]
 
 
-def _country(value: str) -> str:
-    problem = country_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+def refused_by(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A validator that refuses a value with the words ``problem_of`` finds for it."""
+
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
 
 
-Country = Annotated[str, AfterValidator(_country)]
-
-
-def _web_address(value: str) -> str:
+def _web_address_problem(value: str) -> str | None:
     if not re.match(r"^https?://[^/\s]+", value) or line_problem(value) or " " in value:
-        raise ValueError(f"{shown(value)} is not an http:// or https:// address")
-    return value
+        return f"{shown(value)} is not an http:// or https:// address"
+    return None
 
 
-def _email_address(value: str) -> str:
-    problem = email_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+Country = Annotated[str, refused_by(country_problem)]
 
 
-def _one_line(value: str) -> str:
-    # Names reach notices' subjects, and so email headers.
-    problem = line_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+WebAddress = Annotated[str, refused_by(_web_address_problem)]
 
 
-WebAddress = Annotated[str, AfterValidator(_web_address)]
+EmailAddress = Annotated[str, refused_by(email_problem)]
 
 
-EmailAddress = Annotated[str, AfterValidator(_email_address)]
-
-
-OneLine = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_one_line)]
+# Names reach notices' subjects, and so email headers: one line.
+OneLine = Annotated[str, Field(min_length=1, max_length=500), refused_by(line_problem)]
 
 
 # A deadline beyond a year is a typing mistake, and an infinite one cannot be computed.
