@@ -31,14 +31,22 @@ class Means(StrEnum):
     EXPIRED = "expired"
     # Withheld where the checker stands (a regional or legal block), perhaps not elsewhere.
     BLOCKED = "blocked"
+    # Still served: a mark only a page that plays the content carries (a player's own
+    # configuration). It outweighs any "gone" rule, so words someone typed into a live
+    # page ("This video has been removed") cannot make it look removed.
+    ONLINE = "online"
+
+
+# The kinds that say the check cannot tell; they outweigh "online" and "gone".
+DOUBTS = frozenset({Means.PRIVATE, Means.EXPIRED, Means.BLOCKED})
 
 
 # What a caseworker reads when a rule other than ``gone`` fires: why the check cannot tell.
 WHY_UNKNOWN = {
     Means.PRIVATE: "the content may still exist, hidden behind a private account, a login or "
     "an age check",
-    Means.EXPIRED: "the link itself has expired, so it says nothing about the content; ask "
-    "for a fresh link",
+    Means.EXPIRED: "the link itself has expired or was switched off, so it says nothing "
+    "about the content; ask for a fresh link if there is one",
     Means.BLOCKED: "the content is withheld in the checker's region and may be online elsewhere",
 }
 
@@ -72,9 +80,12 @@ class RemovalRule(BaseModel):
     # The link was redirected, and the final address contains one of these (Imgur sends a
     # deleted image's link to a placeholder picture answered with 200).
     redirected_to: list[Phrase] = []
+    # The link's path starts with one of these (Discord's attachment links: /attachments/).
+    path_starts_with: list[Phrase] = []
     # A query parameter of the link that holds its expiry time as hexadecimal Unix seconds
-    # (Discord's signed attachment links, ``ex``): fires once that time has passed, or when
-    # the link has no such parameter (an unsigned link is answered like an expired one).
+    # (Discord's signed attachment links, ``ex``): fires once that time has passed, when the
+    # link has no such parameter (an unsigned link is answered like an expired one), or when
+    # its value is not a time (a link cut short): only a link known to be valid can tell.
     expires_param: Annotated[str, AfterValidator(_a_query_parameter)] | None = None
     # Where the wording or the behaviour was read, and what is not verified about it.
     source: str | None = None
@@ -88,6 +99,8 @@ class RemovalRule(BaseModel):
             )
         if self.expires_param and self.means != Means.EXPIRED:
             raise ValueError("expires_param tells that a link expired: use it with means: expired")
+        if self.means == Means.ONLINE and not self.body_contains:
+            raise ValueError("an 'online' rule is a mark in the page: give it body_contains")
         if self.expires_param and not self.status:
             # An expired link still served (2xx) shows the content: say what it answers instead.
             raise ValueError("expires_param needs the status an expired link is answered with")

@@ -123,7 +123,8 @@ class FakePlatform(LoopbackServer):
                 piece = 16 * 1024 if reply.trickle else len(body) or 1
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    if not any(name.lower() == "content-type" for name in reply.headers):
+                        self.send_header("Content-Type", "text/html; charset=utf-8")
                     self.send_header("Content-Length", str(len(body)))
                     for name, value in reply.headers.items():
                         self.send_header(name, value)

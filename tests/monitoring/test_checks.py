@@ -191,9 +191,12 @@ def test_an_expired_signed_link_is_unknown_and_asks_for_a_fresh_link(
     # Still valid (expires in 2100), the same 404 is the platform's: removed.
     valid = f"{site.url(path)}?ex={4102444800:x}&is=659e0000&hm=ab12"
     assert check_link(valid, KINDS, False, settings).outcome == CheckOutcome.REMOVED
-    # A value that is not a time says nothing about expiry: the 404 rule decides.
-    garbled = f"{site.url(path)}?ex=zz"
-    assert check_link(garbled, KINDS, False, settings).outcome == CheckOutcome.REMOVED
+    # A value that is not a time (a link cut short) cannot show the link is valid: unknown.
+    garbled = check_link(f"{site.url(path)}?ex=zz", KINDS, False, settings)
+    assert garbled.outcome == CheckOutcome.UNKNOWN
+    assert "the link's 'ex' expiry is not a time" in garbled.reason
+    overflowing = check_link(f"{site.url(path)}?ex={'f' * 18}", KINDS, False, settings)
+    assert overflowing.outcome == CheckOutcome.UNKNOWN
     # A link without its signature is answered like an expired one: unknown too.
     unsigned = check_link(site.url(path), KINDS, False, settings)
     assert unsigned.outcome == CheckOutcome.UNKNOWN
@@ -222,3 +225,64 @@ def test_a_5xx_is_unknown_even_where_a_rule_lists_its_status(
     odd = [RemovalRule(means=Means.GONE, status=[503])]
     seen = check_link(page(site, Reply(503, "")), odd, False, settings)
     assert seen.outcome == CheckOutcome.UNKNOWN
+
+
+SERVED = [
+    RemovalRule(means=Means.GONE, body_contains=["This video has been removed"]),
+    RemovalRule(means=Means.ONLINE, body_contains=['"playabilityStatus":{"status":"OK"']),
+    RemovalRule(means=Means.PRIVATE, body_contains=["This video is private"]),
+]
+
+
+def test_words_typed_into_a_live_page_cannot_make_it_look_removed(
+    settings: Settings, site: FakePlatform
+) -> None:
+    # The uploader wrote the removal wording into the title; the player still plays it.
+    live = page(site, Reply(200, '<title>This video has been removed</title><script>'
+                            '{"playabilityStatus":{"status":"OK"}}</script>'))  # fmt: skip
+    seen = check_link(live, SERVED, False, settings)
+    assert seen.outcome == CheckOutcome.ONLINE
+    assert seen.reason == "HTTP 200, the page still plays the content"
+    # Without the mark of playing, the same words are the platform's: removed.
+    gone = page(site, Reply(200, "<div>This video has been removed</div>"))
+    assert check_link(gone, SERVED, False, settings).outcome == CheckOutcome.REMOVED
+    # A doubt outweighs the mark: a private page is unknown however it looks otherwise.
+    both = page(site, Reply(200, 'This video is private {"playabilityStatus":{"status":"OK"}'))
+    assert check_link(both, SERVED, False, settings).outcome == CheckOutcome.UNKNOWN
+
+
+def test_a_removal_read_in_a_page_longer_than_the_cap_is_unknown_where_more_could_follow(
+    settings: Settings, site: FakePlatform
+) -> None:
+    capped = settings.model_copy(update={"check_max_body_bytes": 32 * 1024})
+    long_page = "This video has been removed" + "x" * (64 * 1024)
+    seen = check_link(page(site, Reply(200, long_page)), SERVED, False, capped)
+    assert seen.outcome == CheckOutcome.UNKNOWN
+    assert "longer than TAKEDOWN_CHECK_MAX_BODY_BYTES (32768)" in seen.reason
+    # With only "gone" wording to look for, the first phrase is enough (as before).
+    gone_only = [SERVED[0]]
+    assert check_link(page(site, Reply(200, long_page)), gone_only, False, capped).outcome == (
+        CheckOutcome.REMOVED
+    )
+
+
+CURLY = "<p>Sorry, this page isn’t available</p>".encode()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # No charset declared: read as UTF-8, not as the ISO-8859-1 HTTP once assumed.
+        ("text/html", CURLY),
+        # The ’ split between two 16 KiB chunks (its first byte is the first chunk's last).
+        ("text/html; charset=utf-8", b"x" * 16360 + CURLY),
+        ("text/html; charset=no-such-charset", CURLY),
+    ],
+)
+def test_a_page_is_decoded_as_it_is_sent_even_across_chunks_and_with_a_bogus_charset(
+    settings: Settings, site: FakePlatform, content_type: str, body: bytes
+) -> None:
+    rules = [RemovalRule(means=Means.PRIVATE, body_contains=["Sorry, this page isn’t available"])]
+    url = page(site, Reply(200, body.decode("utf-8"), {"Content-Type": content_type}))
+    seen = check_link(url, rules, False, settings)
+    assert seen.outcome == CheckOutcome.UNKNOWN, seen.reason
