@@ -13,7 +13,7 @@ from takedown.cases.fields import clean_text
 from takedown.catalogue.abuse_contact import ABUSE_CONTACT, contact_platform
 from takedown.catalogue.bases import choose_basis, deadline_hours, facts_of
 from takedown.catalogue.legal import legal_for
-from takedown.catalogue.platforms import platform_of
+from takedown.catalogue.platforms import catalogue_for, platform_of
 from takedown.catalogue.schema import Platform
 from takedown.config import Settings
 from takedown.contacts.abuse_contacts import confirm
@@ -22,14 +22,14 @@ from takedown.delivery.prepare import compose_for
 from takedown.errors import Conflict, DataFileError, InputError, NotFound, RenderError
 from takedown.messages import alerts
 from takedown.messages.notifications import record_removals
-from takedown.monitoring.recording import confirm_removal
+from takedown.monitoring.recording import CASEWORKER, confirm_removal, reopen
 from takedown.safety.safetext import line_problem, shown
 from takedown.safety.sandbox import Rendered
 from takedown.store.audit import record
 from takedown.store.columns import utcnow
 from takedown.store.db import find_by_id_prefix
 from takedown.store.models import RemovalRequest
-from takedown.store.states import DELIVERED, NOT_DELIVERED, RequestState
+from takedown.store.states import DELIVERED, NOT_DELIVERED, LinkStatus, RequestState
 
 
 def find_request(session: Session, request_id: str) -> RemovalRequest:
@@ -64,6 +64,9 @@ MARK_SENT = Action(
 WITHDRAW = Action("withdraw", "withdraw it", NOT_DELIVERED)
 CHANGE_BASIS = Action("changing the legal basis", "change its legal basis", NOT_DELIVERED)
 CONFIRM_REMOVED = Action("mark-removed", "confirm its removal", DELIVERED)
+CONFIRM_REAPPEARED = Action(
+    "mark-reappeared", "say its content is back", frozenset({RequestState.REMOVED})
+)
 
 
 # How a caseworker knows the content is gone where a check cannot tell: a fixed list, so
@@ -139,10 +142,29 @@ def confirm_removed(
         raise InputError(f"{shown(evidence)} is not one of: {known}", field="evidence")
     check_action(request, CONFIRM_REMOVED)
     item = request.item
-    confirm_removal(session, item, utcnow(), f"removal confirmed by caseworker: {evidence}")
+    confirm_removal(
+        session, item, utcnow(), f"removal confirmed by caseworker: {evidence}", by=CASEWORKER
+    )
     alerts.settle_for_request(session, request.id)
     record_removals(session, [item.case_id])
     _audit(session, request, "removal confirmed", actor, evidence)
+
+
+def confirm_reappeared(
+    session: Session, request: RemovalRequest, settings: Settings, *, actor: str
+) -> str | None:
+    """A caseworker saw that removed content is back (where a check cannot tell it from a
+    page shell): as when a check sees it, the victim is told and a new request queued. The
+    id of the new request, if one could be queued."""
+    check_action(request, CONFIRM_REAPPEARED)
+    item = request.item
+    if item.status != LinkStatus.REMOVED:
+        raise Conflict(f"the link of request {request.id[:8]} is {item.status}, not removed")
+    catalogue = catalogue_for(settings.platforms_dir)
+    change = reopen(session, item, settings, catalogue, by_caseworker=True)
+    alerts.settle_for_link(session, item.id)
+    _audit(session, request, "reappearance confirmed", actor)
+    return change.new_request_id
 
 
 def retry_request(
@@ -152,14 +174,27 @@ def retry_request(
     kind of that channel."""
     check_action(request, RETRY)
     platform = platform_of(request, settings)
-    case = request.item.case
-    first = platform.channel_order(
-        synthetic=case.synthetic, basis=request.legal_basis, country=case.country
-    )[0]
     alerts.settle_for_request(session, request.id)
-    requeue(session, request, platform, first, "sent again by caseworker")
+    if request.escalation_step is not None:
+        # A follow-up goes to its escalation target, whatever the platform's channels.
+        requeue(session, request, platform, 0, "sent again by caseworker", channel=request.channel)
+    else:
+        first = _first_channel(request, platform, request.legal_basis)
+        requeue(session, request, platform, first, "sent again by caseworker")
     _audit(session, request, "retried", actor)
     return request.channel
+
+
+def _first_channel(request: RemovalRequest, platform: Platform, basis: str | None) -> int:
+    case = request.item.case
+    order = platform.channel_order(synthetic=case.synthetic, basis=basis, country=case.country)
+    if not order:
+        # The case's facts changed since it was queued (its country, say).
+        raise Conflict(
+            f"{platform.name} has no channel any more for request {request.id[:8]} under "
+            f"{basis or 'terms'}; choose another basis first (takedown notice basis)"
+        )
+    return order[0]
 
 
 def withdraw_request(session: Session, request: RemovalRequest, *, actor: str) -> None:
@@ -175,18 +210,25 @@ def change_basis(
     """The law a request's notice invokes, changed before it is sent; refused, with the
     reason, where the basis cannot be used for the case and the platform."""
     check_action(request, CHANGE_BASIS)
+    if request.escalation_step is not None:
+        raise Conflict(
+            f"request {request.id[:8]} is a follow-up: it cites the first report, whose law "
+            "it cannot change"
+        )
     platform = platform_of(request, settings)
-    case = request.item.case
-    choose_basis(facts_of(case), platform, legal_for(settings.legal_dir), basis)
+    choose_basis(facts_of(request.item.case), platform, legal_for(settings.legal_dir), basis)
     request.legal_basis = basis
-    order = platform.channel_order(synthetic=case.synthetic, basis=basis, country=case.country)
+    first = _first_channel(request, platform, basis)
     if request.state == RequestState.AWAITING_CASEWORKER and request.package:
-        # The package holds the old notice, perhaps for another form: a new one is prepared.
-        requeue(session, request, platform, order[0], f"legal basis changed to {basis}")
-    elif request.channel_index not in order:
+        # The package holds the old notice, perhaps for another form: its alert is settled
+        # and a new package prepared, so the old notice is never submitted.
+        alerts.settle_for_request(session, request.id)
+        requeue(session, request, platform, first, f"legal basis changed to {basis}")
+    elif request.channel_index != first:
         # This platform takes notices under the new basis through another channel.
-        request.channel_index = order[0]
-        request.channel = platform.channels[order[0]].type
+        request.channel_index = first
+        request.channel = platform.channels[first].type
+        request.channel_attempts = 0
     _audit(session, request, "basis changed", actor, basis)
 
 

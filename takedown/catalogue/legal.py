@@ -75,6 +75,10 @@ class Coordinator(_Strict):
     # How it takes complaints from users: an address, or a form a caseworker fills in.
     email: EmailAddress | None = None
     complaint_form: WebAddress | None = None
+    # False where the page was read but the form behind it was not.
+    form_verified: bool = True
+    # False where the coordinator cannot take users' complaints yet (no powers under Art. 53).
+    takes_complaints: bool = True
     instructions: list[str] = []
     source: WebAddress
     checked: date

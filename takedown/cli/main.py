@@ -17,6 +17,7 @@ from takedown.cli.monitoring import alerts, check, overdue
 from takedown.cli.notice import notice
 from takedown.cli.platforms import platforms
 from takedown.cli.requests import (
+    mark_reappeared,
     mark_removed,
     mark_sent_command,
     package,
@@ -52,6 +53,7 @@ for command in (
     status,
     mark_sent_command,
     mark_removed,
+    mark_reappeared,
     package,
     retry,
     withdraw,

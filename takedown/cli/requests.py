@@ -10,6 +10,7 @@ from takedown.cases.queueing import hosts_to_ask, queue_case
 from takedown.cases.reading import case_status
 from takedown.cases.requests import (
     REMOVAL_EVIDENCE,
+    confirm_reappeared,
     confirm_removed,
     find_request,
     mark_sent,
@@ -170,3 +171,25 @@ def mark_removed(request_id: str, evidence: str) -> None:
         f"Request {rid}: its content is recorded as removed ({REMOVAL_EVIDENCE[evidence]}). "
         "The link is still watched in case it comes back."
     )
+
+
+@click.command(
+    "mark-reappeared",
+    help="Record that removed content is back, where a check cannot tell it from a page shell.",
+)
+@click.argument("request_id")
+@user_errors
+def mark_reappeared(request_id: str) -> None:
+    from takedown.worker.publish import publish_now
+
+    settings = current_settings()
+    with open_database() as session:
+        request = find_request(session, request_id)
+        new_id = confirm_reappeared(session, request, settings, actor=acting_user())
+        rid = request.id
+    if new_id is None:
+        console.print(f"Request {rid}: its link is back online; no new request could be queued.")
+        return
+    console.print(f"Request {rid}: its link is back online; new request {new_id} is queued.")
+    if not publish_now([new_id]):
+        console.print(BROKER_DOWN)

@@ -100,13 +100,21 @@ def record_sent(
 
 
 def requeue(
-    session: Session, request: RemovalRequest, platform: Platform, index: int, reason: str
+    session: Session,
+    request: RemovalRequest,
+    platform: Platform,
+    index: int,
+    reason: str,
+    *,
+    channel: str | None = None,
 ) -> None:
-    """Queue the request again, on the platform's channel ``index``, with its attempts there
-    starting from none and no message in flight."""
+    """Queue the request again, on the platform's channel ``index`` (or, for a follow-up,
+    the kind of channel of its target: ``channel``), with its attempts there starting from
+    none, no message in flight and no package of before."""
     move(session, request, RequestState.QUEUED, reason)
     request.channel_index = index
-    request.channel = platform.channels[index].type
+    request.channel = channel or platform.channels[index].type
+    request.package = None
     request.channel_attempts = 0
     request.next_attempt_at = None
     request.enqueued_at = None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from takedown.catalogue.escalation import target_for
+from takedown.catalogue.escalation import FirstReport, target_for
 from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import platform_of
 from takedown.catalogue.schema import EmailChannel, ManualChannel, Platform, WebformChannel
@@ -28,6 +28,12 @@ def first_report(request: RemovalRequest) -> RemovalRequest:
     while request.escalates is not None:
         request = request.escalates
     return request
+
+
+def first_report_of(request: RemovalRequest) -> FirstReport:
+    """What of a request's first report decides where its follow-ups go."""
+    case = request.item.case
+    return FirstReport(first_report(request).legal_basis, case.country, case.synthetic)
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def _route(
             return f"{platform.id}.yaml no longer has channel {request.channel_index + 1}"
         return platform.channels[request.channel_index], NOTICE, {}
     legal = legal_for(settings.legal_dir)
-    target = target_for(platform, request.escalation_step, request.item.case.country, legal)
+    target = target_for(platform, request.escalation_step, first_report_of(request), legal)
     if target is None:
         return f"{platform.id}.yaml no longer has escalation step {request.escalation_step}"
     name, channel = target

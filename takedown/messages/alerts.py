@@ -76,6 +76,16 @@ def settle_for_request(session: Session, request_id: str) -> None:
     )
 
 
+def settle_for_link(session: Session, item_id: str) -> None:
+    """A caseworker acted on the link itself: its open alerts are dealt with."""
+    session.execute(
+        update(Alert)
+        .where(Alert.item_id == item_id, Alert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def open_alerts(session: Session) -> list[OpenAlert]:
     """Alerts not yet acknowledged, oldest first. No link in them: `status` shows it."""
     rows = session.execute(

@@ -20,6 +20,7 @@ from takedown.catalogue.escalation import next_step
 from takedown.catalogue.legal import Legal
 from takedown.catalogue.platforms import Catalogue
 from takedown.delivery.lifecycle import move
+from takedown.delivery.prepare import first_report_of
 from takedown.store.models import Case, Item, RemovalRequest
 from takedown.store.states import LinkStatus, RequestState
 
@@ -38,8 +39,8 @@ def escalate_overdue(session: Session, catalogue: Catalogue, legal: Legal) -> li
     ).all()
     for request in overdue:
         platform = catalogue.platforms.get(request.platform_id)
-        country = request.item.case.country
-        step = next_step(platform, request.escalation_step, country, legal) if platform else None
+        first = first_report_of(request)
+        step = next_step(platform, request.escalation_step, first, legal) if platform else None
         if platform is None or step is None:
             continue
         follow_up = RemovalRequest(

@@ -25,7 +25,7 @@ from takedown.messages.alerts import raise_for_link
 from takedown.messages.notifications import record_event, record_removals
 from takedown.monitoring.checks import Seen
 from takedown.monitoring.deadlines import make_overdue
-from takedown.store.models import Check, Item
+from takedown.store.models import Alert, Check, Item
 from takedown.store.states import (
     DELIVERED,
     NOT_DELIVERED,
@@ -122,15 +122,20 @@ def _seen_removed(session: Session, item: Item, settings: Settings, now: datetim
             return Change(item.id, item.url, "seen gone; to be confirmed by a later check")
     if now - item.removal_seen_at < timedelta(seconds=settings.removal_confirm_seconds):
         return None
-    confirm_removal(session, item, now, "content confirmed removed")
+    confirm_removal(session, item, now, "content confirmed removed", by=CHECK)
     return Change(item.id, item.url, "removal confirmed", removal_confirmed=True)
 
 
-def confirm_removal(session: Session, item: Item, now: datetime, reason: str) -> None:
+# Who confirmed a removal (Item.removal_confirmed_by).
+CHECK, CASEWORKER = "check", "caseworker"
+
+
+def confirm_removal(session: Session, item: Item, now: datetime, reason: str, *, by: str) -> None:
     """The link's content is gone: its requests are done. Telling the victim is the
     caller's (``record_removals``), once per group."""
     set_status(item, LinkStatus.REMOVED)
     item.removed_at = now
+    item.removal_confirmed_by = by
     item.removal_seen_at = item.removal_seen_at or now
     for request in item.requests:
         if request.state in DELIVERED:
@@ -142,8 +147,10 @@ def confirm_removal(session: Session, item: Item, now: datetime, reason: str) ->
 def _seen_online(
     session: Session, item: Item, settings: Settings, catalogue: Catalogue
 ) -> Change | None:
+    if item.status == LinkStatus.REMOVED and item.removal_confirmed_by == CASEWORKER:
+        return _ask_whether_back(session, item)
     if item.status == LinkStatus.REMOVED:
-        return _reappeared(session, item, settings, catalogue)
+        return reopen(session, item, settings, catalogue)
     if item.removal_seen_at is not None:
         item.removal_seen_at = None
         # A reappeared link stays reappeared: its new request is still the one that counts.
@@ -155,11 +162,42 @@ def _seen_online(
     return None
 
 
-def _reappeared(session: Session, item: Item, settings: Settings, catalogue: Catalogue) -> Change:
-    """Back online after its removal was confirmed: the caseworker is alerted, the victim
-    told, and a new request queued. A problem with this one link's request (its platform's
-    legal data, say) is this link's alone: it is told to the caseworker, and the visits
-    recorded with it still stand."""
+BACK_ONLINE_BY_HAND = (
+    "a check sees this link online again after a caseworker confirmed its removal; on this "
+    "platform that may be only the page's shell: look, and if it is back, "
+    "takedown mark-reappeared"
+)
+
+
+def _ask_whether_back(session: Session, item: Item) -> Change | None:
+    """A removal a caseworker confirmed, where a check could not tell: a check's "online"
+    there may be a page shell, so the caseworker is asked, once, instead of the victim
+    being told it came back and a notice sent again."""
+    asked = session.scalar(
+        select(Alert.id).where(
+            Alert.item_id == item.id,
+            Alert.what == BACK_ONLINE_BY_HAND,
+            Alert.created_at >= (item.removed_at or item.created_at),
+        )
+    )
+    if asked is not None:
+        return None
+    raise_for_link(session, item, BACK_ONLINE_BY_HAND)
+    return Change(item.id, item.url, "seen online again; a caseworker is asked to look")
+
+
+def reopen(
+    session: Session,
+    item: Item,
+    settings: Settings,
+    catalogue: Catalogue,
+    *,
+    by_caseworker: bool = False,
+) -> Change:
+    """Back online after its removal was confirmed: the caseworker is alerted (unless it was
+    a caseworker who saw it), the victim told, and a new request queued. A problem with this
+    one link's request (its platform's legal data, say) is this link's alone: it is told to
+    the caseworker, and the visits recorded with it still stand."""
     set_status(item, LinkStatus.REAPPEARED)
     item.removal_seen_at = None
     record_event(session, item.case_id, "content_reappeared")
@@ -173,8 +211,10 @@ def _reappeared(session: Session, item: Item, settings: Settings, catalogue: Cat
         why = f"no request could be queued: {error.words()}"
         raise_for_link(session, item, f"content back online after removal; {why}")
         return Change(item.id, item.url, f"back online; {why}")
-    raise_for_link(session, item, "content back online after removal")
-    request = new_request(session, item, platform, "the content reappeared", basis)
+    if not by_caseworker:
+        raise_for_link(session, item, "content back online after removal")
+    why = "seen again by a caseworker" if by_caseworker else "the content reappeared"
+    request = new_request(session, item, platform, why, basis)
     return Change(item.id, item.url, "back online; a new request is queued", request.id)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from takedown.catalogue.escalation import next_step
+from takedown.catalogue.escalation import FirstReport, next_step
 from takedown.catalogue.legal import Facts, legal_for
 from takedown.catalogue.platforms import Catalogue, catalogue_for
 from takedown.catalogue.schema import LANGUAGES, EmailChannel, Platform
@@ -102,7 +102,8 @@ def rehearse(platform: Platform, settings: Settings) -> None:
         for channel in platform.channels:
             if not isinstance(channel, EmailChannel):
                 render_fields(channel.fields, context, platform.id)
-        if any(next_step(platform, None, country, legal) for country in ("FI", "DE", None)):
+        reports = [FirstReport(basis, "FI") for basis in platform.legal_bases]
+        if any(next_step(platform, None, first, legal) for first in reports):
             sample = {
                 "ticket": "T-1",
                 "sent_at": "2026-01-01 00:00 UTC",

@@ -94,6 +94,10 @@ class Item(Base):
     # First seen gone; confirmed (and the status made "removed") only by a later check.
     removal_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "check", or "caseworker" where a check cannot tell: then a check that sees the link
+    # online again (perhaps only a page shell) asks the caseworker to look instead of
+    # reopening it.
+    removal_confirmed_by: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="items")

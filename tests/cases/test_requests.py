@@ -10,6 +10,7 @@ from takedown.config import Settings
 from takedown.delivery.deliver import deliver
 from takedown.delivery.lifecycle import move
 from takedown.errors import Conflict, InputError
+from takedown.messages.alerts import open_alerts
 from takedown.store.audit import history
 from takedown.store.db import session_scope
 from takedown.store.models import Notification, RemovalRequest
@@ -72,11 +73,17 @@ def test_an_eu_notice_takes_the_dsa_form_and_another_basis_the_platforms_inbox(
     assert "Not verified in takedown's file for Routedsite; check it here:" in package
     assert "The labels of the DSA form were not verified." in package
 
-    # Under the platform's own policy instead, the notice goes to its inbox, freshly written.
+    with session_scope() as session:
+        reference = session.get_one(RemovalRequest, request_id).item.case.reference
+        assert [a.request for a in open_alerts(session) if a.case == reference] == [request_id]
+
+    # Under the platform's own policy instead, the notice goes to its inbox, freshly written;
+    # the old package, and the alert to submit it, are gone, so it is never submitted too.
     with session_scope() as session:
         request = session.get_one(RemovalRequest, request_id)
         change_basis(session, request, "terms", environment, actor=TEST_ACTOR)
-        assert (request.state, request.channel) == ("queued", "email")
+        assert (request.state, request.channel, request.package) == ("queued", "email", None)
+        assert [a for a in open_alerts(session) if a.case == reference] == []
     assert deliver(request_id, environment) is False
     assert [m for m in smtp.to("ncii@routedsite.example") if "routedsite.example/p/1" in (
         m.message.get_content())]  # fmt: skip
@@ -106,3 +113,12 @@ def test_a_caseworker_confirms_a_removal_a_check_cannot_see_and_the_victim_is_to
         # Done once: the request is no longer one that waits for its removal.
         with pytest.raises(Conflict, match="mark-removed is only for requests that are"):
             confirm_removed(session, request, "seen-signed-in", actor=TEST_ACTOR)
+
+
+def test_a_follow_up_keeps_the_law_of_the_report_it_cites(environment: Settings) -> None:
+    (request_id,) = queued_case(environment, ["https://mailsite.example/p/cited"]).request_ids
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        request.escalation_step = 1  # as a follow-up is queued
+        with pytest.raises(Conflict, match="is a follow-up: it cites the first report"):
+            change_basis(session, request, "terms", environment, actor=TEST_ACTOR)

@@ -109,6 +109,7 @@ def arguments(ids: dict[str, str]) -> dict[tuple[str, ...], list[str]]:
         ("keys", "rotate"): [],
         ("mark-sent",): [request, "--ticket", "T-1"],
         ("mark-removed",): [request, "--because", "platform-answered"],
+        ("mark-reappeared",): [request],
         ("notice", "basis"): [request, "terms"],
         ("notice", "lint"): [],
         ("notice", "preview"): [request],

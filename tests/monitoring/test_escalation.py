@@ -6,8 +6,11 @@ import uuid
 from datetime import timedelta
 
 from takedown.cases.requests import preview_notice
+from takedown.catalogue.escalation import FirstReport, target_for
+from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import catalogue_for
-from takedown.config import Settings
+from takedown.catalogue.schema import EmailChannel, ManualChannel, Platform
+from takedown.config import Settings, bundled_dir
 from takedown.delivery.deliver import deliver
 from takedown.monitoring.checks import Seen
 from takedown.monitoring.recording import record_checks
@@ -119,25 +122,6 @@ def overdue_to_the_coordinator(settings: Settings, country: str | None) -> list[
     return sorted(follow_ups(first), key=lambda r: r.escalation_step or 0)
 
 
-def test_the_coordinator_written_to_is_that_of_the_victims_country_by_its_published_address(
-    environment: Settings, smtp: SmtpSink
-) -> None:
-    # Ireland's coordinator publishes an address for complaints (legal/coordinators.yaml).
-    _, coordinator = overdue_to_the_coordinator(environment, "IE")
-    assert (coordinator.escalation_step, coordinator.channel) == (1, "email")
-    assert deliver(coordinator.id) is False
-    with session_scope() as session:
-        request = session.get_one(RemovalRequest, coordinator.id)
-        assert request.state == RequestState.SENT
-        url = request.item.url
-    (mail,) = [m for m in smtp.to("usersupport@cnam.ie") if url in m.message.get_content()]
-    body = mail.message.get_content()
-    assert "Coimisiún na Meán (Media Commission), the Digital Services Coordinator of Ireland" in (
-        body
-    )
-    assert "their reference T-1" in body  # it cites the first report, never resends it
-
-
 def test_a_coordinator_without_a_published_address_gets_a_package_for_its_complaint_form(
     environment: Settings,
 ) -> None:
@@ -171,3 +155,67 @@ def test_outside_the_eu_there_is_no_coordinator_to_write_to(environment: Setting
     assert own.escalation_step == 0
     with session_scope() as session:
         assert session.get_one(RemovalRequest, own.id).state == RequestState.OVERDUE
+
+
+def test_no_coordinator_is_asked_about_a_notice_that_did_not_invoke_the_dsa(
+    environment: Settings,
+) -> None:
+    # An AI-made image of an adult in Germany: no German offence covers it, so the notice
+    # invoked the platform's own policy, and Article 53 gives the coordinator nothing to judge.
+    url = f"https://regulated.example/p/{uuid.uuid4().hex[:8]}"
+    first = sent_request(environment, url, country="DE", synthetic=True)[1]
+    with session_scope() as session:
+        assert session.get_one(RemovalRequest, first).legal_basis == "terms"
+        sweep(session, environment, utcnow() + timedelta(hours=49))
+    (own,) = follow_ups(first)
+    deliver(own.id)
+    with session_scope() as session:
+        sweep(session, environment, utcnow() + timedelta(hours=49 * 2))
+    assert [r.escalation_step for r in follow_ups(first)] == [0]
+
+
+REGULATED = Platform.model_validate(
+    {
+        "id": "regulated",
+        "name": "Regulated",
+        "legal_bases": ["dsa", "terms"],
+        "domains": ["regulated.example"],
+        "deadline_hours": 48,
+        "channels": [{"type": "manual", "url": "https://regulated.example/report"}],
+        "escalation": [{"dsa_coordinator": "victims_country"}],
+    }
+)
+LEGAL = legal_for(bundled_dir("legal"))
+
+
+def test_a_coordinator_that_takes_no_complaints_yet_is_skipped() -> None:
+    # Poland's temporary coordinator has no powers under Article 53 (legal/coordinators.yaml).
+    assert target_for(REGULATED, 1, FirstReport("dsa", "PL"), LEGAL) is None
+    assert target_for(REGULATED, 1, FirstReport("dsa", "PT"), LEGAL) is not None
+
+
+def test_a_complaint_page_whose_form_was_not_verified_says_so_in_the_package() -> None:
+    target = target_for(REGULATED, 1, FirstReport("dsa", "DK"), LEGAL)
+    assert target is not None
+    name, channel = target
+    assert "Konkurrence- og Forbrugerstyrelsen" in name
+    assert isinstance(channel, ManualChannel)
+    assert any("was not verified" in step for step in channel.instructions)
+    verified = target_for(REGULATED, 1, FirstReport("dsa", "MT"), LEGAL)
+    assert verified is not None
+    assert isinstance(verified[1], ManualChannel)
+    assert not any("was not verified" in step for step in verified[1].instructions)
+
+
+def test_a_coordinator_that_publishes_an_address_for_complaints_is_written_to_there() -> None:
+    target = target_for(REGULATED, 1, FirstReport("dsa", "IE"), LEGAL)
+    assert target is not None
+    name, channel = target
+    assert name == (
+        "Coimisiún na Meán (Media Commission), the Digital Services Coordinator of Ireland"
+    )
+    assert isinstance(channel, EmailChannel)
+    assert channel.to == "usersupport@cnam.ie"
+    # Outside the EU there is none; nor without a country.
+    assert target_for(REGULATED, 1, FirstReport("dsa", "US"), LEGAL) is None
+    assert target_for(REGULATED, 1, FirstReport("dsa", None), LEGAL) is None

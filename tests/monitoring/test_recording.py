@@ -12,17 +12,19 @@ from sqlalchemy import func, select
 
 from takedown.cases.links import add_links
 from takedown.cases.queueing import queue_case
+from takedown.cases.requests import confirm_reappeared, confirm_removed
 from takedown.catalogue.platforms import catalogue_for
 from takedown.config import Settings, bundled_dir
 from takedown.contacts.abuse_contacts import Suggestion, confirm
 from takedown.delivery.lifecycle import move, record_sent
+from takedown.errors import Conflict
 from takedown.messages.alerts import acknowledge, open_alerts
 from takedown.monitoring.checks import Seen
 from takedown.monitoring.recording import record_checks
 from takedown.monitoring.visits import items_to_check
 from takedown.store.columns import utcnow
 from takedown.store.db import session_scope
-from takedown.store.models import Check, Item, RemovalRequest
+from takedown.store.models import Check, Item, Notification, RemovalRequest
 from takedown.store.states import CheckOutcome, RequestState
 from takedown.testing.cases import TEST_ACTOR, open_test_case, queued_case, sent_request
 from takedown.testing.environment import Configure
@@ -281,3 +283,44 @@ def test_a_legal_check_that_fails_for_one_reappeared_link_leaves_the_others_of_t
         reference = session.get_one(Item, lawsite).case.reference
         alerts = [alert.what for alert in open_alerts(session) if alert.case == reference]
     assert any("no request could be queued" in what for what in alerts)
+
+
+def test_a_removal_confirmed_by_hand_is_not_reopened_by_a_check_that_may_see_a_page_shell(
+    environment: Settings,
+) -> None:
+    item_id, request_id = sent_request(environment)
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        confirm_removed(session, request, "platform-answered", actor=TEST_ACTOR)
+    what = visit(environment, item_id, THERE, 24)
+    assert what == "seen online again; a caseworker is asked to look"
+    assert visit(environment, item_id, THERE, 48) is None  # asked once, not every night
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        # Nothing sent again, and the victim not told it came back.
+        assert (item.status, [r.state for r in item.requests]) == ("removed", ["removed"])
+        events = session.scalars(
+            select(Notification.event).where(Notification.case_id == item.case_id)
+        )
+        assert "content_reappeared" not in list(events)
+        reference = item.case.reference
+        (alert,) = [a for a in open_alerts(session) if a.case == reference]
+        assert "takedown mark-reappeared" in alert.what
+
+    # The caseworker looks, and it is back: as if a check had seen it.
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        new_id = confirm_reappeared(session, request, environment, actor=TEST_ACTOR)
+    with session_scope() as session:
+        item = session.get_one(Item, item_id)
+        assert item.status == "reappeared"
+        assert sorted(r.state for r in item.requests) == ["queued", "removed"]
+        assert new_id in {r.id for r in item.requests}
+        events = session.scalars(
+            select(Notification.event).where(Notification.case_id == item.case_id)
+        )
+        assert "content_reappeared" in list(events)
+        assert [a for a in open_alerts(session) if a.case == reference] == []
+        request = session.get_one(RemovalRequest, request_id)
+        with pytest.raises(Conflict, match="is reappeared, not removed"):
+            confirm_reappeared(session, request, environment, actor=TEST_ACTOR)
