@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from takedown.channels.base import Outcome, Result
@@ -68,19 +68,18 @@ def raise_for_link(session: Session, item: Item, what: str) -> None:
 
 def settle_for_request(session: Session, request_id: str) -> None:
     """A caseworker acted on the request: its open alerts are dealt with."""
-    session.execute(
-        update(Alert)
-        .where(Alert.request_id == request_id, Alert.acknowledged_at.is_(None))
-        .values(acknowledged_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    _settle(session, Alert.request_id == request_id)
 
 
 def settle_for_link(session: Session, item_id: str) -> None:
     """A caseworker acted on the link itself: its open alerts are dealt with."""
+    _settle(session, Alert.item_id == item_id)
+
+
+def _settle(session: Session, which: ColumnElement[bool]) -> None:
     session.execute(
         update(Alert)
-        .where(Alert.item_id == item_id, Alert.acknowledged_at.is_(None))
+        .where(which, Alert.acknowledged_at.is_(None))
         .values(acknowledged_at=utcnow())
         .execution_options(synchronize_session=False)
     )

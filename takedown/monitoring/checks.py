@@ -49,8 +49,10 @@ def _decoder(response: requests.Response) -> codecs.IncrementalDecoder:
     # The charset the platform declares, else UTF-8 (not the ISO-8859-1 requests assumes for
     # text/html, which would never match a phrase with a ’ in it); one that does not exist
     # is read as UTF-8 rather than stopping the whole batch of checks.
-    declared = requests.utils.get_encoding_from_headers(response.headers)
-    charset = "utf-8" if declared in (None, "ISO-8859-1") else declared
+    content_type = response.headers.get("Content-Type", "")
+    declared = "charset=" in content_type.lower()
+    charset = requests.utils.get_encoding_from_headers(response.headers) if declared else None
+    charset = charset or "utf-8"
     try:
         return codecs.getincrementaldecoder(charset)(errors="replace")
     except LookupError:
@@ -78,16 +80,18 @@ def _phrases_in_body(
     return Read(found, whole=True)
 
 
-def expiry_of(url: str, parameter: str) -> datetime | str | None:
-    """When a signed link expires, from its query parameter of hexadecimal Unix seconds;
-    ``"unsigned"`` when it has none; None when the value is not a time."""
+def expiry_problem(url: str, parameter: str, now: datetime) -> str | None:
+    """Why a signed link cannot show anything about its content, from its query parameter
+    of hexadecimal Unix seconds; None while the link is still valid."""
     values = parse_qs(urlsplit(url).query).get(parameter)
     if not values:
-        return "unsigned"
+        # A link copied without its signature is answered like an expired one.
+        return f"the link has no {parameter!r} expiry (an unsigned link)"
     try:
-        return datetime.fromtimestamp(int(values[-1], 16), UTC)
+        expiry = datetime.fromtimestamp(int(values[-1], 16), UTC)
     except (ValueError, OverflowError, OSError):
-        return None
+        return f"the link's {parameter!r} expiry is not a time"
+    return f"the link expired on {expiry:%Y-%m-%d %H:%M} UTC" if expiry <= now else None
 
 
 def _without_body(
@@ -96,9 +100,9 @@ def _without_body(
     """What the rule saw, when its conditions other than the page's words all hold."""
     if not rule.admits(response.status_code):
         return None
-    seen = [f"HTTP {response.status_code}"]
     if rule.path_starts_with and not urlsplit(url).path.startswith(tuple(rule.path_starts_with)):
         return None
+    seen = [f"HTTP {response.status_code}"]
     if rule.redirected_to:
         final = response.url.casefold()
         if not response.history or not any(p.casefold() in final for p in rule.redirected_to):
@@ -107,16 +111,10 @@ def _without_body(
         hit = next(p for p in rule.redirected_to if p.casefold() in final)
         seen.append(f"redirected to an address with {hit!r}")
     if rule.expires_param:
-        expiry = expiry_of(url, rule.expires_param)
-        if expiry == "unsigned":
-            # A link copied without its signature is answered like an expired one.
-            seen.append(f"the link has no {rule.expires_param!r} expiry (an unsigned link)")
-        elif expiry is None:
-            seen.append(f"the link's {rule.expires_param!r} expiry is not a time")
-        elif isinstance(expiry, datetime) and expiry <= now:
-            seen.append(f"the link expired on {expiry:%Y-%m-%d %H:%M} UTC")
-        else:
+        problem = expiry_problem(url, rule.expires_param, now)
+        if problem is None:
             return None
+        seen.append(problem)
     return ", ".join(seen)
 
 

@@ -119,7 +119,7 @@ class FakePlatform(LoopbackServer):
                 self._write(path, reply)
 
             def _write(self, path: str, reply: Reply) -> None:
-                body = reply.body.encode("utf-8")
+                body = reply.body.encode() if isinstance(reply.body, str) else reply.body
                 piece = 16 * 1024 if reply.trickle else len(body) or 1
                 try:
                     self.send_response(reply.status)

@@ -21,7 +21,8 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Reply:
     status: int = 200
-    body: str = ""
+    # Text is sent as UTF-8; bytes as they are (a page in another charset).
+    body: str | bytes = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow server, a read time-out)
     # Seconds between the body's 16 KiB pieces: a slow page, so that what a client stopped

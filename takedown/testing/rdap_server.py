@@ -127,7 +127,7 @@ class RdapServer(LoopbackServer):
                 reply = rdap._answer(path)
                 if reply.delay:
                     time.sleep(reply.delay)
-                body = reply.body.encode("utf-8")
+                body = reply.body.encode() if isinstance(reply.body, str) else reply.body
                 try:
                     self.send_response(reply.status)
                     for name, value in {"Content-Type": RDAP_JSON, **reply.headers}.items():

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from takedown.cases.requests import change_basis, confirm_removed, mark_sent, package_of
+from takedown.cases.requests import (
+    change_basis,
+    confirm_removed,
+    mark_sent,
+    package_of,
+    retry_request,
+)
 from takedown.config import Settings
 from takedown.delivery.deliver import deliver
 from takedown.delivery.lifecycle import move
@@ -122,3 +128,19 @@ def test_a_follow_up_keeps_the_law_of_the_report_it_cites(environment: Settings)
         request.escalation_step = 1  # as a follow-up is queued
         with pytest.raises(Conflict, match="is a follow-up: it cites the first report"):
             change_basis(session, request, "terms", environment, actor=TEST_ACTOR)
+
+
+def test_a_retry_whose_platform_no_longer_has_a_channel_for_it_says_what_to_do(
+    environment: Settings,
+) -> None:
+    (request_id,) = queued_case(
+        environment, ["https://routedsite.example/p/moved"], country="FI"
+    ).request_ids
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, request_id)
+        move(session, request, RequestState.SENDING, "test")
+        move(session, request, RequestState.FAILED, "test")
+        # A basis none of the platform's channels takes (as a changed file can leave it).
+        request.legal_basis = "take_it_down"
+        with pytest.raises(Conflict, match="choose another basis first"):
+            retry_request(session, request, environment, actor=TEST_ACTOR)

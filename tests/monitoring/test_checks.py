@@ -286,3 +286,12 @@ def test_a_page_is_decoded_as_it_is_sent_even_across_chunks_and_with_a_bogus_cha
     url = page(site, Reply(200, body.decode("utf-8"), {"Content-Type": content_type}))
     seen = check_link(url, rules, False, settings)
     assert seen.outcome == CheckOutcome.UNKNOWN, seen.reason
+
+
+def test_a_page_in_a_declared_charset_other_than_utf8_is_read_in_it(
+    settings: Settings, site: FakePlatform
+) -> None:
+    rules = [RemovalRule(means=Means.GONE, body_contains=["Sivua ei löydy"])]
+    latin = "<p>Sivua ei löydy</p>".encode("iso-8859-1")
+    url = page(site, Reply(200, latin, {"Content-Type": "text/html; charset=ISO-8859-1"}))
+    assert check_link(url, rules, False, settings).outcome == CheckOutcome.REMOVED

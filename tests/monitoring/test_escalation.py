@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from takedown.cases.requests import preview_notice
+from takedown.cases.requests import preview_notice, retry_request
 from takedown.catalogue.escalation import FirstReport, target_for
 from takedown.catalogue.legal import legal_for
 from takedown.catalogue.platforms import catalogue_for
 from takedown.catalogue.schema import EmailChannel, ManualChannel, Platform
 from takedown.config import Settings, bundled_dir
 from takedown.delivery.deliver import deliver
+from takedown.delivery.lifecycle import move
 from takedown.monitoring.checks import Seen
 from takedown.monitoring.recording import record_checks
 from takedown.store.columns import utcnow
@@ -219,3 +220,38 @@ def test_a_coordinator_that_publishes_an_address_for_complaints_is_written_to_th
     # Outside the EU there is none; nor without a country.
     assert target_for(REGULATED, 1, FirstReport("dsa", "US"), LEGAL) is None
     assert target_for(REGULATED, 1, FirstReport("dsa", None), LEGAL) is None
+
+
+def test_a_failed_follow_up_is_sent_again_to_its_target_not_to_a_platform_channel(
+    environment: Settings,
+) -> None:
+    _, coordinator = overdue_to_the_coordinator(environment, "DE")
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, coordinator.id)
+        move(session, request, RequestState.SENDING, "test")
+        move(session, request, RequestState.FAILED, "test")
+    with session_scope() as session:
+        request = session.get_one(RemovalRequest, coordinator.id)
+        assert retry_request(session, request, environment, actor=TEST_ACTOR) == "manual"
+        assert (request.state, request.escalation_step, request.package) == ("queued", 1, None)
+
+
+def test_the_platforms_own_inbox_for_a_follow_up_is_the_one_that_takes_the_first_report() -> None:
+    routed = Platform.model_validate(
+        {
+            "id": "routed",
+            "name": "Routed",
+            "legal_bases": ["dsa", "terms"],
+            "domains": ["routed.example"],
+            "deadline_hours": 48,
+            "channels": [
+                {"type": "email", "for_bases": ["dsa"], "to": "dsa@routed.example"},
+                {"type": "email", "for_bases": ["terms"], "to": "policy@routed.example"},
+            ],
+        }
+    )
+    for basis, inbox in (("dsa", "dsa@routed.example"), ("terms", "policy@routed.example")):
+        target = target_for(routed, 0, FirstReport(basis, "FI"), LEGAL)
+        assert target is not None
+        assert isinstance(target[1], EmailChannel)
+        assert target[1].to == inbox
